@@ -1,0 +1,78 @@
+/**
+ * Stream record codec. A record is JSON with exactly the reference field names, so a record the
+ * reference simulator (pandas + boto3) wrote and one storepulse writes decode the same.
+ */
+import type { ClickEvent } from './event.js';
+import { rowToEvent, isRejection, type Rejection } from './row.js';
+import { formatEventTime, isoUtc, parseEventTime } from './time.js';
+
+export interface StreamRecordJson {
+  event_time: string;
+  event_type: string;
+  product_id: number;
+  category_id: string;
+  category_code: string | null;
+  brand: string | null;
+  price: number;
+  user_id: number;
+  user_session: string | null;
+  txn_timestamp?: string;
+}
+
+export function encodeRecord(e: ClickEvent): string {
+  const rec: StreamRecordJson = {
+    event_time: formatEventTime(e.event_time),
+    event_type: e.event_type,
+    product_id: e.product_id,
+    category_id: e.category_id,
+    category_code: e.category_code,
+    brand: e.brand,
+    price: e.price,
+    user_id: e.user_id,
+    user_session: e.user_session,
+  };
+  if (e.txn_timestamp !== undefined) rec.txn_timestamp = isoUtc(e.txn_timestamp);
+  return JSON.stringify(rec);
+}
+
+// A writer that serialised category_id as a JSON number (pandas int64 does) would lose digits in
+// JSON.parse; quote it textually first so the exact digits survive.
+const NUMERIC_CATEGORY = /"category_id"\s*:\s*(\d+)/;
+
+function text(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : '';
+  return typeof v === 'string' ? v : '';
+}
+
+/** Decodes one stream record. Accepts numbers or strings for numeric fields; validates like the CSV reader. */
+export function decodeRecord(json: string): ClickEvent | Rejection {
+  let obj: Record<string, unknown>;
+  try {
+    obj = JSON.parse(json.replace(NUMERIC_CATEGORY, '"category_id":"$1"')) as Record<string, unknown>;
+  } catch (err) {
+    return { reason: 'field_count', detail: `not JSON: ${(err as Error).message}` };
+  }
+  if (obj === null || typeof obj !== 'object') return { reason: 'field_count', detail: 'not a JSON object' };
+  const ev = rowToEvent([
+    text(obj.event_time),
+    text(obj.event_type),
+    text(obj.product_id),
+    text(obj.category_id),
+    text(obj.category_code),
+    text(obj.brand),
+    text(obj.price),
+    text(obj.user_id),
+    text(obj.user_session),
+  ]);
+  if (isRejection(ev)) return ev;
+  if (obj.txn_timestamp !== undefined && obj.txn_timestamp !== null) {
+    const raw = text(obj.txn_timestamp);
+    // Python's datetime.isoformat() (the reference simulator) writes no zone: read it as UTC.
+    let t = parseEventTime(raw);
+    if (Number.isNaN(t)) t = parseEventTime(`${raw}Z`);
+    if (Number.isNaN(t)) return { reason: 'bad_event_time', detail: 'txn_timestamp is not an ISO-8601 instant' };
+    ev.txn_timestamp = t;
+  }
+  return ev;
+}

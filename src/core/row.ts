@@ -1,0 +1,124 @@
+/** Validation of one dataset row (already split into fields) into a ClickEvent. Pure. */
+import { CSV_COLUMNS, type ClickEvent, isEventType } from './event.js';
+import { parseEventTime } from './time.js';
+
+export const REJECT_REASONS = [
+  'field_count',
+  'bad_event_time',
+  'bad_event_type',
+  'bad_product_id',
+  'bad_category_id',
+  'bad_price',
+  'bad_user_id',
+  'line_too_long',
+  'repeated_header',
+  'bad_quoting',
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+export interface Rejection {
+  reason: RejectReason;
+  detail: string;
+}
+
+/** Non-negative integer that fits a JS number exactly, or -1. */
+export function parseId(s: string): number {
+  const n = s.length;
+  if (n === 0 || n > 16) return -1;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v <= Number.MAX_SAFE_INTEGER ? v : -1;
+}
+
+export function isDigits(s: string, maxLen: number): boolean {
+  const n = s.length;
+  if (n === 0 || n > maxLen) return false;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** Non-negative plain decimal (`12`, `12.5`, `0.00`), or NaN. No signs, exponents or spaces. */
+export function parsePrice(s: string): number {
+  const n = s.length;
+  if (n === 0 || n > 24) return NaN;
+  let dot = -1;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (dot !== -1 || i === 0 || i === n - 1) return NaN;
+      dot = i;
+    } else if (c < 48 || c > 57) return NaN;
+  }
+  return Number(s);
+}
+
+const HEADER_FIRST = CSV_COLUMNS[0];
+
+/** True when the fields are the dataset's header line (which may repeat inside concatenated files). */
+export function isHeader(fields: readonly string[]): boolean {
+  return fields[0] === HEADER_FIRST && fields[1] === CSV_COLUMNS[1];
+}
+
+/** Turns the nine fields of a row into an event, or says why not. */
+export function rowToEvent(f: readonly string[]): ClickEvent | Rejection {
+  if (f.length !== 9) {
+    if (isHeader(f)) return { reason: 'repeated_header', detail: 'header line inside the data' };
+    return { reason: 'field_count', detail: `expected 9 fields, got ${f.length}` };
+  }
+  const [time, type, product, category, code, brand, priceText, user, session] = f as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  const eventTime = parseEventTime(time);
+  if (Number.isNaN(eventTime)) {
+    if (isHeader(f)) return { reason: 'repeated_header', detail: 'header line inside the data' };
+    return { reason: 'bad_event_time', detail: `not a UTC instant: ${JSON.stringify(time.slice(0, 40))}` };
+  }
+  if (!isEventType(type)) {
+    return { reason: 'bad_event_type', detail: `unknown event_type ${JSON.stringify(type.slice(0, 40))}` };
+  }
+  const productId = parseId(product);
+  if (productId < 0) {
+    return { reason: 'bad_product_id', detail: `not an integer id: ${JSON.stringify(product.slice(0, 40))}` };
+  }
+  if (!isDigits(category, 20)) {
+    return { reason: 'bad_category_id', detail: `not all digits: ${JSON.stringify(category.slice(0, 40))}` };
+  }
+  const price = parsePrice(priceText);
+  if (Number.isNaN(price)) {
+    return { reason: 'bad_price', detail: `not a non-negative decimal: ${JSON.stringify(priceText.slice(0, 40))}` };
+  }
+  const userId = parseId(user);
+  if (userId < 0) {
+    return { reason: 'bad_user_id', detail: `not an integer id: ${JSON.stringify(user.slice(0, 40))}` };
+  }
+  return {
+    event_time: eventTime,
+    event_type: type,
+    product_id: productId,
+    category_id: category,
+    category_code: code === '' ? null : code,
+    brand: brand === '' ? null : brand,
+    price,
+    user_id: userId,
+    user_session: session === '' ? null : session,
+  };
+}
+
+export function isRejection(r: ClickEvent | Rejection): r is Rejection {
+  return (r as Rejection).reason !== undefined;
+}

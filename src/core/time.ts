@@ -1,0 +1,92 @@
+/** Event-time parsing and formatting. Pure, allocation-light: this runs once per row. */
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function isLeap(y: number): boolean {
+  return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+}
+
+function validDate(y: number, mo: number, d: number, h: number, mi: number, s: number): boolean {
+  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return false;
+  const dim = mo === 2 && isLeap(y) ? 29 : DAYS_IN_MONTH[mo - 1]!;
+  return d <= dim;
+}
+
+function digits(s: string, from: number, len: number): number {
+  let n = 0;
+  for (let i = from; i < from + len; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+const ISO_RE =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?\s?(Z|UTC|[+-]\d{2}:?\d{2})$/;
+
+/**
+ * Parses `YYYY-MM-DD HH:MM:SS UTC` (the dataset's form) or ISO-8601 with a zone
+ * (`Z`, `+02:00`, `+0200`, fractional seconds allowed). Returns epoch ms, or NaN when the
+ * text is not a real calendar instant with a zone.
+ */
+export function parseEventTime(s: string): number {
+  // Fast path: exactly the dataset's 23-character form.
+  if (s.length === 23 && s.charCodeAt(19) === 32 && s.endsWith('UTC')) {
+    if (s[4] !== '-' || s[7] !== '-' || s[10] !== ' ' || s[13] !== ':' || s[16] !== ':') return NaN;
+    const y = digits(s, 0, 4);
+    const mo = digits(s, 5, 2);
+    const d = digits(s, 8, 2);
+    const h = digits(s, 11, 2);
+    const mi = digits(s, 14, 2);
+    const sec = digits(s, 17, 2);
+    if ((y | mo | d | h | mi | sec) < 0 || !validDate(y, mo, d, h, mi, sec)) return NaN;
+    return Date.UTC(y, mo - 1, d, h, mi, sec);
+  }
+  const m = ISO_RE.exec(s);
+  if (!m) return NaN;
+  const [y, mo, d, h, mi, sec] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (!validDate(y, mo, d, h, mi, sec)) return NaN;
+  const ms = m[7] ? Math.floor(Number(`0.${m[7]}`) * 1000) : 0;
+  let offsetMin = 0;
+  const zone = m[8]!;
+  if (zone !== 'Z' && zone !== 'UTC') {
+    const sign = zone[0] === '-' ? -1 : 1;
+    const hh = Number(zone.slice(1, 3));
+    const mm = Number(zone.slice(zone.length - 2));
+    if (hh > 23 || mm > 59) return NaN;
+    offsetMin = sign * (hh * 60 + mm);
+  }
+  return Date.UTC(y, mo - 1, d, h, mi, sec, ms) - offsetMin * 60_000;
+}
+
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+/** Formats epoch ms in the dataset's form `YYYY-MM-DD HH:MM:SS UTC` (milliseconds kept when non-zero). */
+export function formatEventTime(ms: number): string {
+  const d = new Date(ms);
+  const base = `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())} ${pad2(
+    d.getUTCHours(),
+  )}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}`;
+  const milli = d.getUTCMilliseconds();
+  return milli === 0 ? `${base} UTC` : `${base}.${String(milli).padStart(3, '0')} UTC`;
+}
+
+/** ISO-8601 UTC with milliseconds, the form every alert and `txn_timestamp` use. */
+export function isoUtc(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** `YYYY-MM-DD` of a UTC instant: the lake's partition value. */
+export function utcDate(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
