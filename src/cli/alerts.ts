@@ -1,5 +1,69 @@
 import type { Command } from 'commander';
+import type { Severity } from '../core/alert.js';
+import { StorepulseError } from '../core/errors.js';
+import { SqliteAlertStore } from '../stores/sqlite/alert-store.js';
+import { contextOf, intOption } from './context.js';
+import { formatJson, formatTable } from './output.js';
+import { alertStorePath } from './paths.js';
+
+interface AlertsOptions {
+  json?: boolean;
+  severity?: string;
+  user?: number;
+  limit: number;
+  reference?: boolean;
+}
 
 export function register(program: Command): void {
-  program.command('alerts').description('(not built yet)');
+  program
+    .command('alerts')
+    .description('list stored alerts, newest window first')
+    .option('--json', 'JSON output')
+    .option('--severity <level>', 'only this severity: low, medium, high')
+    .option('--user <id>', 'only this user_id', intOption('--user', 0))
+    .option('--limit <n>', 'at most n alerts', intOption('--limit'), 50)
+    .option('--reference', "show the items as the reference Lambda wrote them to DynamoDB")
+    .action(async (opts: AlertsOptions, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      if (opts.severity && !['low', 'medium', 'high'].includes(opts.severity)) {
+        throw new StorepulseError('USAGE', `--severity takes low, medium or high, got ${JSON.stringify(opts.severity)}`);
+      }
+      const store = new SqliteAlertStore(alertStorePath(ctx), ctx.config.detect.appServer);
+      try {
+        if (opts.reference) {
+          const items = store.referenceItems(opts.limit);
+          process.stdout.write(opts.json ? formatJson(items) : formatTable(items));
+          return;
+        }
+        const alerts = await store.list({
+          limit: opts.limit,
+          severity: opts.severity as Severity | undefined,
+          userId: opts.user,
+        });
+        if (opts.json) {
+          process.stdout.write(formatJson(alerts));
+          return;
+        }
+        const counts = await store.counts();
+        process.stdout.write(
+          formatTable(
+            alerts.map((a) => ({
+              severity: a.severity,
+              rule: a.rule,
+              user_id: a.user_id,
+              window_start: a.window_start,
+              count: a.count,
+              score: a.score,
+              detected_event_time: a.detected_event_time,
+            })),
+          ),
+        );
+        ctx.log(
+          `${counts.total} alerts (${counts.bySeverity.high} high, ${counts.bySeverity.medium} medium) ` +
+            `for ${counts.users} users; showing ${alerts.length}`,
+        );
+      } finally {
+        await store.close();
+      }
+    });
 }

@@ -35,3 +35,20 @@ export function shardFor(partitionKey: string, ranges: readonly HashKeyRange[]):
   }
   return lo;
 }
+
+/**
+ * Shard choice with a memo of recent keys: partition keys repeat (a store has hundreds of categories),
+ * and MD5 plus 128-bit arithmetic per record would dominate a replay. The memo is cleared when full.
+ */
+export function shardChooser(ranges: readonly HashKeyRange[], memo = 100_000): (partitionKey: string) => number {
+  const cache = new Map<string, number>();
+  return (key) => {
+    let s = cache.get(key);
+    if (s === undefined) {
+      if (cache.size >= memo) cache.clear();
+      s = shardFor(key, ranges);
+      cache.set(key, s);
+    }
+    return s;
+  };
+}

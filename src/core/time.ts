@@ -31,6 +31,22 @@ const ISO_RE =
  * text is not a real calendar instant with a zone.
  */
 export function parseEventTime(s: string): number {
+  // Rows come in time order, so the same instant text repeats: remember the last two (a stream
+  // record alternates event_time and txn_timestamp).
+  if (s === memo[0]) return memoValue[0]!;
+  if (s === memo[1]) return memoValue[1]!;
+  const v = parseUncached(s);
+  memo[1] = memo[0]!;
+  memoValue[1] = memoValue[0]!;
+  memo[0] = s;
+  memoValue[0] = v;
+  return v;
+}
+
+const memo: [string, string] = ['', ''];
+const memoValue: [number, number] = [NaN, NaN];
+
+function parseUncached(s: string): number {
   // Fast path: exactly the dataset's 23-character form.
   if (s.length === 23 && s.charCodeAt(19) === 32 && s.endsWith('UTC')) {
     if (s[4] !== '-' || s[7] !== '-' || s[10] !== ' ' || s[13] !== ':' || s[16] !== ':') return NaN;
@@ -42,6 +58,19 @@ export function parseEventTime(s: string): number {
     const sec = digits(s, 17, 2);
     if ((y | mo | d | h | mi | sec) < 0 || !validDate(y, mo, d, h, mi, sec)) return NaN;
     return Date.UTC(y, mo - 1, d, h, mi, sec);
+  }
+  // Fast path: Date#toISOString's form, `2019-10-01T00:00:00.000Z` (what txn_timestamp carries).
+  if (s.length === 24 && s.charCodeAt(10) === 84 && s.charCodeAt(23) === 90 && s[19] === '.') {
+    if (s[4] !== '-' || s[7] !== '-' || s[13] !== ':' || s[16] !== ':') return NaN;
+    const y = digits(s, 0, 4);
+    const mo = digits(s, 5, 2);
+    const d = digits(s, 8, 2);
+    const h = digits(s, 11, 2);
+    const mi = digits(s, 14, 2);
+    const sec = digits(s, 17, 2);
+    const ms = digits(s, 20, 3);
+    if ((y | mo | d | h | mi | sec | ms) < 0 || !validDate(y, mo, d, h, mi, sec)) return NaN;
+    return Date.UTC(y, mo - 1, d, h, mi, sec, ms);
   }
   const m = ISO_RE.exec(s);
   if (!m) return NaN;
@@ -73,6 +102,16 @@ function pad2(n: number): string {
 
 /** Formats epoch ms in the dataset's form `YYYY-MM-DD HH:MM:SS UTC` (milliseconds kept when non-zero). */
 export function formatEventTime(ms: number): string {
+  if (ms === lastFormatted) return lastFormattedText;
+  lastFormattedText = formatUncached(ms);
+  lastFormatted = ms;
+  return lastFormattedText;
+}
+
+let lastFormatted = NaN;
+let lastFormattedText = '';
+
+function formatUncached(ms: number): string {
   const d = new Date(ms);
   const base = `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())} ${pad2(
     d.getUTCHours(),

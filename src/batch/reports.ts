@@ -1,0 +1,181 @@
+/**
+ * The report runner: the SQL files in `sql/` on DuckDB over the lake. Each file selects FROM a
+ * table named `events`; here that is a view over the lake's Parquet files, on Athena it is the
+ * Glue table. One file is one report; a report may return several named tables.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { StorepulseError } from '../core/errors.js';
+import { eventsSource } from '../lake/catalog.js';
+import { type DuckDB, openDuckDB, plainRows } from '../lake/duckdb.js';
+import { emptyLakeError, listLakeFiles } from '../lake/layout.js';
+import { parseReportFile, type ReportFile } from './sqlfile.js';
+
+export interface ReportInfo {
+  name: string;
+  title: string;
+  /** The question the report answers (from the SQL file's header). */
+  description: string;
+  parameters: string;
+  rule: string;
+  /** Names of the tables the report returns. */
+  tables: string[];
+  file: string;
+}
+
+export interface ReportTable {
+  name: string;
+  columns: string[];
+  /** Plain JSON-friendly values: numbers, strings (ISO-8601 UTC for instants), null. */
+  rows: Record<string, unknown>[];
+  /** True when the query had more rows than were kept. */
+  truncated: boolean;
+}
+
+export interface ReportResult {
+  name: string;
+  title: string;
+  tables: ReportTable[];
+}
+
+export interface RunReportOptions {
+  /** At most this many rows per table; default: each table's own limit from its SQL file. */
+  limit?: number;
+  /** Folder of report files; default: `sql/` at the package root. */
+  sqlDir?: string;
+}
+
+/** Rows kept from a table that sets no limit of its own, so a runaway query cannot fill memory. */
+const MAX_ROWS = 10_000;
+
+let cachedSqlDir: string | undefined;
+
+/** `sql/` beside the package.json above this module: works from src/ (vitest) and from dist/src/. */
+export function defaultSqlDir(): string {
+  if (cachedSqlDir) return cachedSqlDir;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'sql'))) {
+      cachedSqlDir = path.join(dir, 'sql');
+      return cachedSqlDir;
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) {
+      throw new StorepulseError(
+        'INTERNAL',
+        `cannot find the sql/ folder of storepulse above ${fileURLToPath(import.meta.url)}`,
+      );
+    }
+    dir = parent;
+  }
+}
+
+function loadReports(sqlDir: string): (ReportFile & { file: string })[] {
+  let names: string[];
+  try {
+    names = readdirSync(sqlDir).filter((f) => f.endsWith('.sql'));
+  } catch (err) {
+    throw new StorepulseError(
+      'INTERNAL',
+      `cannot read the report folder ${sqlDir}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  return names.sort().map((f) => {
+    const file = path.join(sqlDir, f);
+    return { ...parseReportFile(f.slice(0, -4), readFileSync(file, 'utf8')), file };
+  });
+}
+
+export function listReports(opts: Pick<RunReportOptions, 'sqlDir'> = {}): ReportInfo[] {
+  return loadReports(opts.sqlDir ?? defaultSqlDir()).map((r) => ({
+    name: r.name,
+    title: r.title,
+    description: r.description,
+    parameters: r.parameters,
+    rule: r.rule,
+    tables: r.queries.map((q) => q.name),
+    file: r.file,
+  }));
+}
+
+function findReport(name: string, sqlDir: string): ReportFile {
+  const reports = loadReports(sqlDir);
+  const report = reports.find((r) => r.name === name);
+  if (!report) {
+    throw new StorepulseError(
+      'USAGE',
+      `unknown report ${JSON.stringify(name)}; known reports: ${reports.map((r) => r.name).join(', ')}`,
+    );
+  }
+  return report;
+}
+
+/** A DuckDB with the `events` view over the lake; STATE error when the lake has no files yet. */
+async function openLake(lakeDir: string): Promise<DuckDB> {
+  const dir = path.resolve(lakeDir);
+  const files = await listLakeFiles(dir);
+  if (files.length === 0) throw emptyLakeError(dir);
+  const db = await openDuckDB();
+  try {
+    await db.connection.run(`CREATE VIEW events AS SELECT * FROM ${eventsSource(files)}`);
+  } catch (err) {
+    db.close();
+    throw new StorepulseError('IO', `cannot read the lake at ${dir}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  return db;
+}
+
+async function run(db: DuckDB, report: ReportFile, limit: number | undefined): Promise<ReportResult> {
+  const tables: ReportTable[] = [];
+  for (const q of report.queries) {
+    const keep = limit ?? q.limit ?? MAX_ROWS;
+    let table: ReportTable;
+    try {
+      // Stream so that a long ranked list is cut without materialising all of it.
+      const reader = await db.connection.streamAndReadUntil(q.sql, keep + 1);
+      table = { name: q.name, ...plainRows(reader, keep), truncated: reader.currentRowCount > keep };
+    } catch (err) {
+      throw new StorepulseError(
+        'INTERNAL',
+        `report ${report.name}, table ${q.name} failed: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    tables.push(table);
+  }
+  return { name: report.name, title: report.title, tables };
+}
+
+export async function runReport(
+  name: string,
+  lakeDir: string,
+  opts: RunReportOptions = {},
+): Promise<ReportResult> {
+  const report = findReport(name, opts.sqlDir ?? defaultSqlDir());
+  const db = await openLake(lakeDir);
+  try {
+    return await run(db, report, opts.limit);
+  } finally {
+    db.close();
+  }
+}
+
+export async function runAllReports(lakeDir: string, opts: RunReportOptions = {}): Promise<ReportResult[]> {
+  const reports = loadReports(opts.sqlDir ?? defaultSqlDir());
+  const db = await openLake(lakeDir);
+  try {
+    const results: ReportResult[] = [];
+    for (const r of reports) results.push(await run(db, r, opts.limit));
+    return results;
+  } finally {
+    db.close();
+  }
+}

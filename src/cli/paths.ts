@@ -1,0 +1,16 @@
+/** Where each part of a run lives inside the data folder. */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Context } from './context.js';
+
+export const alertStorePath = (ctx: Context) => ctx.dataPath('alerts.sqlite');
+
+export function lakeDir(ctx: Context): string {
+  const dir = path.join(ctx.dataDir, 'lake');
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** A new dead-letter file name per run, so runs never mix their rejects. */
+export const deadLetterPath = (ctx: Context, name: string) =>
+  ctx.dataPath('deadletter', `${name}.${new Date().toISOString().replace(/[:.]/g, '-')}.ndjson`);

@@ -1,0 +1,46 @@
+/** The alert model: the same fields wherever an alert is stored or sent (design.md, "Data contract"). */
+import { createHash } from 'node:crypto';
+
+export type Severity = 'low' | 'medium' | 'high';
+export type KeyType = 'user' | 'session' | 'global';
+
+export interface Alert {
+  /** Deterministic: hash of rule, key type, key and window start, so a replay writes the same id. */
+  id: string;
+  rule: string;
+  severity: Severity;
+  key_type: KeyType;
+  key: string;
+  user_id: number | null;
+  /** ISO-8601 UTC instants. */
+  window_start: string;
+  window_end: string;
+  /** Events in the window: the reference's `num_actions_per_watermark`. */
+  count: number;
+  /** How far over the threshold, count / threshold. */
+  score: number;
+  first_seen: string;
+  last_seen: string;
+  /** Event time at which the rule fired (the watermark that closed the window). */
+  detected_event_time: string;
+  /** Wall clock at detection. */
+  detected_at: string;
+  evidence: Record<string, unknown>;
+}
+
+export function alertId(rule: string, keyType: KeyType, key: string, windowStartMs: number): string {
+  return createHash('sha256')
+    .update(`${rule}\u0000${keyType}\u0000${key}\u0000${windowStartMs}`)
+    .digest('hex')
+    .slice(0, 32);
+}
+
+/** The reference Lambda's DynamoDB partition key: `userid#<id>#appserver#<name>`. */
+export function referencePartitionKey(userId: number | string, appServer: string): string {
+  return `userid#${userId}#appserver#${appServer}`;
+}
+
+/** The reference's "suspicious-activity stream" record (stream 2). */
+export function toReferenceRecord(a: Alert): { user_id: number | null; num_actions_per_watermark: number } {
+  return { user_id: a.user_id, num_actions_per_watermark: a.count };
+}

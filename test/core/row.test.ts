@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { isRejection, rowToEvent } from '../../src/core/row.js';
+
+const good = [
+  '2019-10-01 00:00:00 UTC',
+  'view',
+  '44600062',
+  '2103807459595387724',
+  '',
+  'shiseido',
+  '35.79',
+  '541312140',
+  '72d76fde-8bb3-4e00-8c23-a032dfed738c',
+];
+
+function withField(i: number, v: string): string[] {
+  const f = [...good];
+  f[i] = v;
+  return f;
+}
+
+describe('rowToEvent', () => {
+  it('builds an event with exact category_id and nulls for empty optional fields', () => {
+    const e = rowToEvent(good);
+    expect(isRejection(e)).toBe(false);
+    expect(e).toEqual({
+      event_time: Date.UTC(2019, 9, 1),
+      event_type: 'view',
+      product_id: 44600062,
+      category_id: '2103807459595387724',
+      category_code: null,
+      brand: 'shiseido',
+      price: 35.79,
+      user_id: 541312140,
+      user_session: '72d76fde-8bb3-4e00-8c23-a032dfed738c',
+    });
+  });
+
+  it('accepts price 0, remove_from_cart and an empty session', () => {
+    const e = rowToEvent(withField(8, '').map((v, i) => (i === 6 ? '0' : i === 1 ? 'remove_from_cart' : v)));
+    expect(isRejection(e)).toBe(false);
+  });
+
+  it.each([
+    [[...good, 'extra'], 'field_count'],
+    [good.slice(0, 8), 'field_count'],
+    [withField(0, '2019-02-30 00:00:00 UTC'), 'bad_event_time'],
+    [withField(1, 'click'), 'bad_event_type'],
+    [withField(1, 'VIEW'), 'bad_event_type'],
+    [withField(2, '12a'), 'bad_product_id'],
+    [withField(2, '-5'), 'bad_product_id'],
+    [withField(2, '99999999999999999'), 'bad_product_id'],
+    [withField(3, '2.1e18'), 'bad_category_id'],
+    [withField(3, ''), 'bad_category_id'],
+    [withField(6, '-1.00'), 'bad_price'],
+    [withField(6, '1e3'), 'bad_price'],
+    [withField(6, ''), 'bad_price'],
+    [withField(6, '12.'), 'bad_price'],
+    [withField(7, 'abc'), 'bad_user_id'],
+    [withField(7, ''), 'bad_user_id'],
+    [
+      ['event_time', 'event_type', 'product_id', 'category_id', 'category_code', 'brand', 'price', 'user_id', 'user_session'],
+      'repeated_header',
+    ],
+  ])('rejects %j as %s', (fields, reason) => {
+    const r = rowToEvent(fields as string[]);
+    expect(isRejection(r) && r.reason).toBe(reason);
+  });
+});
