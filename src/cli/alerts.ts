@@ -22,11 +22,14 @@ export function register(program: Command): void {
     .option('--severity <level>', 'only this severity: low, medium, high')
     .option('--user <id>', 'only this user_id', intOption('--user', 0))
     .option('--limit <n>', 'at most n alerts', intOption('--limit'), 50)
-    .option('--reference', "show the items as the reference Lambda wrote them to DynamoDB")
+    .option('--reference', 'show the items as the reference Lambda wrote them to DynamoDB')
     .action(async (opts: AlertsOptions, cmd: Command) => {
       const ctx = contextOf(cmd);
       if (opts.severity && !['low', 'medium', 'high'].includes(opts.severity)) {
-        throw new StorepulseError('USAGE', `--severity takes low, medium or high, got ${JSON.stringify(opts.severity)}`);
+        throw new StorepulseError(
+          'USAGE',
+          `--severity takes low, medium or high, got ${JSON.stringify(opts.severity)}`,
+        );
       }
       const store = new SqliteAlertStore(alertStorePath(ctx), ctx.config.detect.appServer);
       try {

@@ -46,13 +46,17 @@ export function loadConfigFile(file: string | undefined, cwd = process.cwd()): C
 
 function validateOrThrow(input: unknown, source: string): Config {
   const r = validateConfig(input);
-  if (!r.ok) throw new StorepulseError('CONFIG', `invalid config in ${source}:\n  ${r.problems.join('\n  ')}`);
+  if (!r.ok)
+    throw new StorepulseError('CONFIG', `invalid config in ${source}:\n  ${r.problems.join('\n  ')}`);
   return r.config;
 }
 
 export function createContext(opts: GlobalOptions, cwd = process.cwd()): Context {
   const config = loadConfigFile(opts.config, cwd);
-  const dataDir = path.resolve(cwd, opts.dataDir ?? process.env.STOREPULSE_DATA_DIR ?? config.dataDir ?? 'data');
+  const dataDir = path.resolve(
+    cwd,
+    opts.dataDir ?? process.env.STOREPULSE_DATA_DIR ?? config.dataDir ?? 'data',
+  );
   const quiet = Boolean(opts.quiet);
   return {
     dataDir,
@@ -79,7 +83,10 @@ export function intOption(flag: string, min = 1) {
   return (value: string): number => {
     const n = Number(value.replace(/_/g, ''));
     if (!Number.isInteger(n) || n < min) {
-      throw new StorepulseError('USAGE', `${flag} takes a whole number >= ${min}, got ${JSON.stringify(value)}`);
+      throw new StorepulseError(
+        'USAGE',
+        `${flag} takes a whole number >= ${min}, got ${JSON.stringify(value)}`,
+      );
     }
     return n;
   };

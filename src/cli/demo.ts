@@ -3,9 +3,14 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { StorepulseError } from '../core/errors.js';
 import { ConsoleNotifier } from '../notify/console/notifier.js';
-import { type DemoSummary, runDemo } from '../pipeline/demo.js';
+import type { DemoSummary } from '../pipeline/demo.js';
 import { createDeadLetterFile, defaultDeadLetterPath } from '../sources/deadletter.js';
-import { ATTACK_PROFILES, type AttackLabel, generateToFile, type LabelsFile } from '../sources/synthetic/generator.js';
+import {
+  ATTACK_PROFILES,
+  type AttackLabel,
+  generateToFile,
+  type LabelsFile,
+} from '../sources/synthetic/generator.js';
 import { type Context, contextOf, intOption } from './context.js';
 import { formatTable } from './output.js';
 import { alertStorePath, lakeDir } from './paths.js';
@@ -34,8 +39,12 @@ function prepareDataDir(ctx: Context): void {
         'another folder with --data-dir (or remove that one)',
     );
   }
-  for (const p of [lake, alerts, `${alerts}-wal`, `${alerts}-shm`]) rmSync(p, { recursive: true, force: true });
-  writeFileSync(ctx.dataPath(MARKER), 'state in this folder was made by `storepulse demo` and is replaced by the next run\n');
+  for (const p of [lake, alerts, `${alerts}-wal`, `${alerts}-shm`])
+    rmSync(p, { recursive: true, force: true });
+  writeFileSync(
+    ctx.dataPath(MARKER),
+    'state in this folder was made by `storepulse demo` and is replaced by the next run\n',
+  );
 }
 
 async function syntheticDataset(ctx: Context, events: number, seed: number) {
@@ -61,11 +70,13 @@ async function syntheticDataset(ctx: Context, events: number, seed: number) {
 function detectionTable(summary: DemoSummary, labels: AttackLabel[]) {
   const alerted = new Set(summary.alerts.alertedUsers);
   const attackers = new Set<number>();
-  const rows: { profile: string; attacker_users: number; flagged_by_reference_rule: number }[] = labels.map((l) => {
-    l.user_ids.forEach((u) => attackers.add(u));
-    const caught = l.user_ids.filter((u) => alerted.has(u)).length;
-    return { profile: l.profile, attacker_users: l.user_ids.length, flagged_by_reference_rule: caught };
-  });
+  const rows: { profile: string; attacker_users: number; flagged_by_reference_rule: number }[] = labels.map(
+    (l) => {
+      l.user_ids.forEach((u) => attackers.add(u));
+      const caught = l.user_ids.filter((u) => alerted.has(u)).length;
+      return { profile: l.profile, attacker_users: l.user_ids.length, flagged_by_reference_rule: caught };
+    },
+  );
   const humans = summary.alerts.alertedUsers.filter((u) => !attackers.has(u)).length;
   rows.push({ profile: 'humans', attacker_users: 0, flagged_by_reference_rule: humans });
   return rows;
@@ -74,7 +85,9 @@ function detectionTable(summary: DemoSummary, labels: AttackLabel[]) {
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('the whole pipeline on generated data (or a real REES46 file): simulate → process → lake → reports')
+    .description(
+      'the whole pipeline on generated data (or a real REES46 file): simulate → process → lake → reports',
+    )
     .option('--dataset <file>', 'a REES46 file (.csv, .csv.gz, .zip) instead of generated data')
     .option('--events <n>', 'generated events', intOption('--events'), DEMO_EVENTS)
     .option('--seed <s>', 'generator seed', intOption('--seed', 0), 1)
@@ -93,9 +106,16 @@ export function register(program: Command): void {
       const deadLetter = createDeadLetterFile(defaultDeadLetterPath(ctx.dataDir, dataset));
       const notifier = new ConsoleNotifier(process.stderr, 10);
       const stop = stopSignal(ctx.log);
-      const progress = createProgress({ label: 'pipeline', unit: 'events', total: opts.dataset ? undefined : opts.events, quiet: ctx.quiet });
+      const progress = createProgress({
+        label: 'pipeline',
+        unit: 'events',
+        total: opts.dataset ? undefined : opts.events,
+        quiet: ctx.quiet,
+      });
       let summary: DemoSummary;
       try {
+        // DuckDB takes a second to load: only commands that use it pay for it.
+        const { runDemo } = await import('../pipeline/demo.js');
         summary = await runDemo({
           dataset,
           lakeDir: lakeDir(ctx),
@@ -107,7 +127,8 @@ export function register(program: Command): void {
           deadLetter,
           notifier,
           signal: stop.signal,
-          onProgress: (sent, processed) => progress.update(sent, `processed ${processed.toLocaleString('en-US')}`),
+          onProgress: (sent, processed) =>
+            progress.update(sent, `processed ${processed.toLocaleString('en-US')}`),
         });
         progress.finish();
       } finally {
@@ -115,11 +136,18 @@ export function register(program: Command): void {
         await deadLetter.close();
         stop.dispose();
       }
-      process.stdout.write(renderSummary(summary, labels, deadLetter.count > 0 ? deadLetter.path : undefined, ctx));
+      process.stdout.write(
+        renderSummary(summary, labels, deadLetter.count > 0 ? deadLetter.path : undefined, ctx),
+      );
     });
 }
 
-function renderSummary(s: DemoSummary, labels: AttackLabel[], deadLetterPath: string | undefined, ctx: Context): string {
+function renderSummary(
+  s: DemoSummary,
+  labels: AttackLabel[],
+  deadLetterPath: string | undefined,
+  ctx: Context,
+): string {
   const out: string[] = [];
   const rate = Math.round(s.processed.records / Math.max(s.seconds, 0.001));
   out.push(`storepulse demo: ${s.dataset}`);

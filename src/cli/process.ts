@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { TIME_FIELDS, type TimeField } from '../core/config.js';
 import { StorepulseError } from '../core/errors.js';
-import { LakeWriter } from '../lake/writer.js';
 import { ConsoleNotifier } from '../notify/console/notifier.js';
 import { runProcessor } from '../pipeline/processor.js';
 import { createDeadLetterFile } from '../sources/deadletter.js';
@@ -34,6 +33,8 @@ export function register(program: Command): void {
       const reader = openStreamReader(opts.from);
       const store = new SqliteAlertStore(alertStorePath(ctx), ctx.config.detect.appServer);
       const notifier = new ConsoleNotifier(process.stderr, 50);
+      // DuckDB takes a second to load: only commands that use it pay for it.
+      const { LakeWriter } = await import('../lake/writer.js');
       const lake = opts.lake ? await LakeWriter.open({ lakeDir: lakeDir(ctx) }) : undefined;
       const deadLetter = createDeadLetterFile(deadLetterPath(ctx, 'process'));
       const stop = stopSignal(ctx.log);

@@ -1,7 +1,7 @@
 /** `storepulse report [NAME]`: the insight reports (sql/*.sql) on DuckDB over the data folder's lake. */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { listReports, type ReportResult, runAllReports, runReport } from '../batch/reports.js';
+import type { ReportResult } from '../batch/reports.js';
 import { StorepulseError } from '../core/errors.js';
 import { contextOf, intOption } from './context.js';
 import { formatJson, formatRows, type OutputFormat } from './output.js';
@@ -65,6 +65,8 @@ export function register(program: Command): void {
     .option('--list', 'list the reports and the question each answers')
     .action(async (name: string | undefined, opts: ReportOptions, cmd: Command) => {
       const format = outputFormat(opts);
+      // DuckDB takes a second to load: only commands that use it pay for it.
+      const { listReports, runAllReports, runReport } = await import('../batch/reports.js');
       if (opts.list) {
         const rows = listReports().map((r) => ({
           name: r.name,

@@ -27,13 +27,18 @@ interface SimulateOptions {
 const KEYS: PartitionKeyField[] = ['category_id', 'user_id', 'user_session', 'product_id'];
 
 export function paceOf(opts: { speed?: string; rate?: number; max?: boolean }): Pace {
-  const chosen = [opts.speed !== undefined, opts.rate !== undefined, Boolean(opts.max)].filter(Boolean).length;
+  const chosen = [opts.speed !== undefined, opts.rate !== undefined, Boolean(opts.max)].filter(
+    Boolean,
+  ).length;
   if (chosen > 1) throw new StorepulseError('USAGE', 'choose one of --speed, --rate and --max');
   if (opts.rate !== undefined) return { mode: 'rate', eventsPerSecond: opts.rate };
   if (opts.speed !== undefined) {
     const factor = Number(opts.speed);
     if (!(factor > 0) || !Number.isFinite(factor)) {
-      throw new StorepulseError('USAGE', `--speed takes a positive number, got ${JSON.stringify(opts.speed)}`);
+      throw new StorepulseError(
+        'USAGE',
+        `--speed takes a positive number, got ${JSON.stringify(opts.speed)}`,
+      );
     }
     return { mode: 'speed', factor };
   }
@@ -43,7 +48,9 @@ export function paceOf(opts: { speed?: string; rate?: number; max?: boolean }): 
 export function register(program: Command): void {
   program
     .command('simulate')
-    .description('replay a dataset (or generated events) into stream 1, adding txn_timestamp, keyed by category_id')
+    .description(
+      'replay a dataset (or generated events) into stream 1, adding txn_timestamp, keyed by category_id',
+    )
     .argument('[file]', 'dataset: .csv, .csv.gz, .zip or - for stdin')
     .option('--to <uri>', 'stream to write: - (NDJSON records on stdout)', '-')
     .option('--generate <n>', 'replay n generated events instead of a file', intOption('--generate'))
@@ -67,7 +74,12 @@ export function register(program: Command): void {
       }
       const stream = openStreamWriter(opts.to);
       const stop = stopSignal(ctx.log);
-      const progress = createProgress({ label: 'simulate', unit: 'events', total: opts.generate, quiet: ctx.quiet });
+      const progress = createProgress({
+        label: 'simulate',
+        unit: 'events',
+        total: opts.generate,
+        quiet: ctx.quiet,
+      });
       let source: AsyncIterable<import('../core/event.js').ClickEvent[]>;
       let readStats: ReturnType<typeof readEvents>['stats'] | undefined;
       const deadLetter = file ? createDeadLetterFile(deadLetterPath(ctx, 'simulate')) : null;
@@ -81,7 +93,11 @@ export function register(program: Command): void {
         source = reader;
       } else {
         source = inBatches(
-          generateEvents({ events: opts.generate!, seed: opts.seed, attacks: opts.attacks ? parseAttackList(opts.attacks) : [] }),
+          generateEvents({
+            events: opts.generate!,
+            seed: opts.seed,
+            attacks: opts.attacks ? parseAttackList(opts.attacks) : [],
+          }),
         );
       }
       try {
@@ -98,7 +114,9 @@ export function register(program: Command): void {
         progress.finish(readStats?.rejected ? `${readStats.rejected} rejected rows` : undefined);
         ctx.log(
           `sent ${stats.sent} events in ${stats.seconds.toFixed(1)}s to ${stream.name}` +
-            (readStats ? `; ${readStats.rejected} rows rejected${readStats.deadLetterPath ? ` (${readStats.deadLetterPath})` : ''}` : ''),
+            (readStats
+              ? `; ${readStats.rejected} rows rejected${readStats.deadLetterPath ? ` (${readStats.deadLetterPath})` : ''}`
+              : ''),
         );
       } finally {
         await deadLetter?.close();

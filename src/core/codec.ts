@@ -38,7 +38,9 @@ function text(v: unknown): string {
 export function decodeRecord(json: string): ClickEvent | Rejection {
   let obj: Record<string, unknown>;
   try {
-    const text = json.includes('"category_id":"') ? json : json.replace(NUMERIC_CATEGORY, '"category_id":"$1"');
+    const text = json.includes('"category_id":"')
+      ? json
+      : json.replace(NUMERIC_CATEGORY, '"category_id":"$1"');
     obj = JSON.parse(text) as Record<string, unknown>;
   } catch (err) {
     return { reason: 'field_count', detail: `not JSON: ${(err as Error).message}` };
@@ -61,7 +63,8 @@ export function decodeRecord(json: string): ClickEvent | Rejection {
     // Python's datetime.isoformat() (the reference simulator) writes no zone: read it as UTC.
     let t = parseEventTime(raw);
     if (Number.isNaN(t)) t = parseEventTime(`${raw}Z`);
-    if (Number.isNaN(t)) return { reason: 'bad_event_time', detail: 'txn_timestamp is not an ISO-8601 instant' };
+    if (Number.isNaN(t))
+      return { reason: 'bad_event_time', detail: 'txn_timestamp is not an ISO-8601 instant' };
     ev.txn_timestamp = t;
   }
   return ev;

@@ -44,7 +44,9 @@ export type DetectConfig = Config['detect'];
 export const DEFAULT_CONFIG: Config = configSchema.parse({});
 
 /** Validates a parsed config object; returns the config or a list of readable problems. */
-export function validateConfig(input: unknown): { ok: true; config: Config } | { ok: false; problems: string[] } {
+export function validateConfig(
+  input: unknown,
+): { ok: true; config: Config } | { ok: false; problems: string[] } {
   const r = configSchema.safeParse(input ?? {});
   if (r.success) return { ok: true, config: r.data };
   return {

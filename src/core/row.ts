@@ -100,7 +100,10 @@ export function rowToEvent(f: readonly string[]): ClickEvent | Rejection {
   }
   const price = parsePrice(priceText);
   if (Number.isNaN(price)) {
-    return { reason: 'bad_price', detail: `not a non-negative decimal: ${JSON.stringify(priceText.slice(0, 40))}` };
+    return {
+      reason: 'bad_price',
+      detail: `not a non-negative decimal: ${JSON.stringify(priceText.slice(0, 40))}`,
+    };
   }
   const userId = parseId(user);
   if (userId < 0) {

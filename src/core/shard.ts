@@ -40,7 +40,10 @@ export function shardFor(partitionKey: string, ranges: readonly HashKeyRange[]):
  * Shard choice with a memo of recent keys: partition keys repeat (a store has hundreds of categories),
  * and MD5 plus 128-bit arithmetic per record would dominate a replay. The memo is cleared when full.
  */
-export function shardChooser(ranges: readonly HashKeyRange[], memo = 100_000): (partitionKey: string) => number {
+export function shardChooser(
+  ranges: readonly HashKeyRange[],
+  memo = 100_000,
+): (partitionKey: string) => number {
   const cache = new Map<string, number>();
   return (key) => {
     let s = cache.get(key);

@@ -32,7 +32,12 @@ export interface DemoOptions {
 
 export interface DemoSummary {
   dataset: string;
-  read: { rows: number; valid: number; rejected: number; rejectedByReason: Partial<Record<RejectReason, number>> };
+  read: {
+    rows: number;
+    valid: number;
+    rejected: number;
+    rejectedByReason: Partial<Record<RejectReason, number>>;
+  };
   simulated: SimulatorStats;
   processed: ProcessorStats;
   lake: LakeSummary & { dir: string };

@@ -10,7 +10,8 @@ import type { PutEntry, StreamWriter } from '../streams/types.js';
 
 export type PartitionKeyField = 'category_id' | 'user_id' | 'user_session' | 'product_id';
 
-export type Pace = { mode: 'max' } | { mode: 'rate'; eventsPerSecond: number } | { mode: 'speed'; factor: number };
+export type Pace =
+  { mode: 'max' } | { mode: 'rate'; eventsPerSecond: number } | { mode: 'speed'; factor: number };
 
 export interface SimulatorOptions {
   events: AsyncIterable<ClickEvent[]>;
@@ -57,12 +58,19 @@ export async function runSimulator(opts: SimulatorOptions): Promise<SimulatorSta
   const pace = opts.pace ?? { mode: 'max' };
   const limit = opts.limit ?? Infinity;
   const started = now();
-  const stats: SimulatorStats = { sent: 0, firstEventTime: null, lastEventTime: null, seconds: 0, shards: {} };
+  const stats: SimulatorStats = {
+    sent: 0,
+    firstEventTime: null,
+    lastEventTime: null,
+    seconds: 0,
+    shards: {},
+  };
 
   // Wall-clock instant at which an event is due.
   const dueAt = (e: ClickEvent, index: number): number => {
     if (pace.mode === 'rate') return started + (index / pace.eventsPerSecond) * 1000;
-    if (pace.mode === 'speed') return started + (e.event_time - (stats.firstEventTime ?? e.event_time)) / pace.factor;
+    if (pace.mode === 'speed')
+      return started + (e.event_time - (stats.firstEventTime ?? e.event_time)) / pace.factor;
     return 0;
   };
 

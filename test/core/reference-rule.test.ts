@@ -68,7 +68,11 @@ describe('reference rule: count > 5 per user per 10 s tumbling window', () => {
 
   it('uses txn_timestamp when told to, and counts events without it', () => {
     const rule = new ReferenceRule({ ...cfg, timeField: 'txn_timestamp' });
-    const events = burst(4, 6, 0).map((e, i) => ({ ...e, event_time: e.event_time + i * 60_000, txn_timestamp: 1_000 + i }));
+    const events = burst(4, 6, 0).map((e, i) => ({
+      ...e,
+      event_time: e.event_time + i * 60_000,
+      txn_timestamp: 1_000 + i,
+    }));
     rule.add([...events, ev(5, 0)]);
     const alerts = rule.flush();
     expect(alerts.map((a) => a.user_id)).toEqual([4]);

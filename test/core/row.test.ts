@@ -59,7 +59,17 @@ describe('rowToEvent', () => {
     [withField(7, 'abc'), 'bad_user_id'],
     [withField(7, ''), 'bad_user_id'],
     [
-      ['event_time', 'event_type', 'product_id', 'category_id', 'category_code', 'brand', 'price', 'user_id', 'user_session'],
+      [
+        'event_time',
+        'event_type',
+        'product_id',
+        'category_id',
+        'category_code',
+        'brand',
+        'price',
+        'user_id',
+        'user_session',
+      ],
       'repeated_header',
     ],
   ])('rejects %j as %s', (fields, reason) => {

@@ -11,7 +11,10 @@ export interface CliResult {
 }
 
 /** Runs the built `storepulse` CLI the way a user does (npm test builds it first). */
-export function storepulse(args: string[], opts: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
+export function storepulse(
+  args: string[],
+  opts: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): CliResult {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (npm test does)`);
   const r = spawnSync(process.execPath, [CLI, ...args], {
     input: opts.input,

@@ -43,7 +43,18 @@ async function query<T>(sql: string): Promise<T[]> {
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'sp-demo-'));
   csv = path.join(dir, 'events.csv');
-  const gen = storepulse(['-q', 'generate', '--events', '60000', '--seed', '11', '--attacks', 'all', '--out', csv]);
+  const gen = storepulse([
+    '-q',
+    'generate',
+    '--events',
+    '60000',
+    '--seed',
+    '11',
+    '--attacks',
+    'all',
+    '--out',
+    csv,
+  ]);
   expect(gen.code, gen.stderr).toBe(0);
   appendFileSync(csv, `${BAD_ROWS.join('\n')}\n`);
   db = await DuckDBInstance.create(':memory:');
@@ -98,9 +109,9 @@ describe('storepulse demo --dataset', () => {
 
     const alerts = storepulse(['--data-dir', dataDir, 'alerts', '--json', '--limit', '100000']);
     expect(alerts.code, alerts.stderr).toBe(0);
-    const alerted = [...new Set((JSON.parse(alerts.stdout) as { user_id: number }[]).map((a) => a.user_id))].sort(
-      (a, b) => a - b,
-    );
+    const alerted = [
+      ...new Set((JSON.parse(alerts.stdout) as { user_id: number }[]).map((a) => a.user_id)),
+    ].sort((a, b) => a - b);
     expect(alerted).toEqual(expected);
 
     // The dead-letter file holds each bad row with its reason.

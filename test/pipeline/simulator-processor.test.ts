@@ -19,7 +19,12 @@ async function* batches(events: ClickEvent[], size = 100): AsyncIterable<ClickEv
 function traffic(): ClickEvent[] {
   const out: ClickEvent[] = [];
   for (let s = 0; s < 600; s++) {
-    for (let u = 0; u < 3; u++) out.push(ev(100 + ((s * 3 + u) % 200), s * 1000 + u, { category_id: String(2053013555631882000n + BigInt(s % 50)) }));
+    for (let u = 0; u < 3; u++)
+      out.push(
+        ev(100 + ((s * 3 + u) % 200), s * 1000 + u, {
+          category_id: String(2053013555631882000n + BigInt(s % 50)),
+        }),
+      );
     if (s === 120) for (let i = 0; i < 8; i++) out.push(ev(7, s * 1000 + 10 + i * 50));
     if (s === 300) for (let i = 0; i < 20; i++) out.push(ev(8, s * 1000 + 10 + i * 20));
   }
@@ -43,7 +48,9 @@ describe('simulate → stream → process', () => {
     const stream = new MemoryStream({ shards: 4, highWaterMark: 500 });
     const lake: { event: ClickEvent; shard?: string; seq?: string }[] = [];
     const notes: string[] = [];
-    const notifier = new ConsoleNotifier({ write: (s: string) => notes.push(s) } as unknown as NodeJS.WritableStream);
+    const notifier = new ConsoleNotifier({
+      write: (s: string) => notes.push(s),
+    } as unknown as NodeJS.WritableStream);
     const processing = runProcessor({
       reader: stream,
       detect: DEFAULT_CONFIG.detect,
@@ -57,10 +64,18 @@ describe('simulate → stream → process', () => {
 
     expect(sim.sent).toBe(events.length);
     expect(Object.keys(sim.shards).length).toBe(4);
-    expect(stats).toMatchObject({ records: events.length, events: events.length, rejected: 0, newAlerts: 2, notified: 1 });
+    expect(stats).toMatchObject({
+      records: events.length,
+      events: events.length,
+      rejected: 0,
+      newAlerts: 2,
+      notified: 1,
+    });
     expect(stats.detector.late).toBe(0);
     expect(lake).toHaveLength(events.length);
-    expect(lake.every((r) => r.event.txn_timestamp !== undefined && r.seq && r.shard?.startsWith('shardId-'))).toBe(true);
+    expect(
+      lake.every((r) => r.event.txn_timestamp !== undefined && r.seq && r.shard?.startsWith('shardId-')),
+    ).toBe(true);
     expect(new Set(lake.map((r) => r.event.category_id)).has('2053013555631882049')).toBe(true);
     const alerts = await store.list();
     expect(alerts.map((a) => [a.user_id, a.count, a.severity]).sort()).toEqual([
@@ -109,7 +124,11 @@ describe('simulator pacing', () => {
       for await (const _ of stream.batches());
     })();
     const events = Array.from({ length: 40 }, (_, i) => ev(1, i));
-    const sim = await runSimulator({ events: batches(events, 40), stream, pace: { mode: 'rate', eventsPerSecond: 200 } });
+    const sim = await runSimulator({
+      events: batches(events, 40),
+      stream,
+      pace: { mode: 'rate', eventsPerSecond: 200 },
+    });
     await stream.close();
     await drain;
     // 40 events at 200/s is 195 ms for the last one to be due; allow the timer some slack either way.

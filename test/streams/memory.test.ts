@@ -16,7 +16,9 @@ describe('in-process stream', () => {
     })();
     // Small puts against a small high-water mark: the writer must wait for the reader, not fail.
     for (let i = 0; i < keys.length; i += 50) {
-      const res = await stream.putRecords(keys.slice(i, i + 50).map((k, j) => ({ partitionKey: k, data: String(i + j) })));
+      const res = await stream.putRecords(
+        keys.slice(i, i + 50).map((k, j) => ({ partitionKey: k, data: String(i + j) })),
+      );
       res.forEach((r, j) => expect(r.shardId).toBe(shardIdOf(shardFor(keys[i + j]!, evenRanges(4)))));
     }
     await stream.close();

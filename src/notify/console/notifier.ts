@@ -29,6 +29,7 @@ export class ConsoleNotifier implements Notifier {
   }
 
   async close(): Promise<void> {
-    if (this.suppressed > 0) this.out.write(`... and ${this.suppressed} more notifications (see storepulse alerts)\n`);
+    if (this.suppressed > 0)
+      this.out.write(`... and ${this.suppressed} more notifications (see storepulse alerts)\n`);
   }
 }

@@ -125,7 +125,9 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   /** The stored item exactly as the reference Lambda would have written it to DynamoDB. */
-  referenceItems(limit = -1): { ddb_partition_key: string; ddb_sort_key: number; num_actions_per_watermark: number }[] {
+  referenceItems(
+    limit = -1,
+  ): { ddb_partition_key: string; ddb_sort_key: number; num_actions_per_watermark: number }[] {
     return this.db
       .prepare(
         'SELECT ddb_partition_key, ddb_sort_key, num_actions_per_watermark FROM alerts ORDER BY ddb_sort_key LIMIT ?',
@@ -143,7 +145,9 @@ export class SqliteAlertStore implements AlertStore {
       bySeverity[r.severity] = r.n;
       total += r.n;
     }
-    const { users } = this.db.prepare('SELECT count(DISTINCT user_id) AS users FROM alerts').get() as { users: number };
+    const { users } = this.db.prepare('SELECT count(DISTINCT user_id) AS users FROM alerts').get() as {
+      users: number;
+    };
     return { total, bySeverity, users };
   }
 

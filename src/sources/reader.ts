@@ -1,0 +1,172 @@
+/**
+ * The dataset reader: a file path (`.csv`, `.csv.gz`, `.zip`) or `-` for stdin in, batches of
+ * validated events out, in constant memory. Rejected rows go to a dead-letter sink and are counted;
+ * they never stop a run. Only inputs that cannot be read at all raise StorepulseError('INPUT').
+ */
+import { isAscii } from 'node:buffer';
+import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import type { ClickEvent } from '../core/event.js';
+import { StorepulseError } from '../core/errors.js';
+import type { RejectReason } from '../core/row.js';
+import { CsvEventParser } from './csv.js';
+import type { DeadLetterSink } from './deadletter.js';
+import { type InputFormat, type OpenedInput, inputError, openInput, openStream } from './open.js';
+
+export const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
+export const DEFAULT_BATCH_SIZE = 4096;
+const TEXT_PIECE = 64 * 1024;
+
+export interface ReadStats {
+  /** Base name of the input, `stdin`, or `archive.zip:entry.csv` once the input is open. */
+  source: string;
+  /** Input bytes read so far, before decompression (progress against totalBytes). */
+  bytesRead: number;
+  /** File size, or the zip entry's compressed size; undefined for stdin. */
+  totalBytes?: number;
+  /** Physical lines, header and blank lines included. */
+  lines: number;
+  blankLines: number;
+  /** Records after the header: valid + rejected. */
+  rows: number;
+  valid: number;
+  rejected: number;
+  rejectedByReason: Partial<Record<RejectReason, number>>;
+  /** The dead-letter file, when this read rejected at least one row into a file sink. */
+  deadLetterPath?: string;
+  /** Detected from the first bytes of the input. */
+  format?: InputFormat;
+}
+
+export interface ReadOptions {
+  /** Longest accepted row in bytes (default 64 KiB, config `maxLineBytes`). */
+  maxLineBytes?: number;
+  /** Where rejected rows go; the caller owns it and closes it. None: rejects are only counted. */
+  deadLetter?: DeadLetterSink | null;
+  /** Events per yielded batch, default 4096 (the last batch may be shorter). */
+  batchSize?: number;
+  signal?: AbortSignal;
+  /** Called after each input chunk with the live stats object (do not keep a copy of it). */
+  onProgress?: (stats: ReadStats) => void;
+}
+
+export type EventBatches = AsyncIterable<ClickEvent[]> & { stats: ReadStats };
+
+/** Reads a dataset file, or stdin for `-`. Iterate once; `stats` fills in as batches come out. */
+export function readEvents(input: string, opts: ReadOptions = {}): EventBatches {
+  const source = input === '-' ? 'stdin' : input.split(/[\\/]/).pop() || input;
+  return batches(() => openInput(input), source, opts);
+}
+
+/** Same as readEvents over any byte stream (compression is detected); for tests and pipes. */
+export function readEventsFrom(stream: Readable, name: string, opts: ReadOptions = {}): EventBatches {
+  return batches(() => openStream(stream, name), name, opts);
+}
+
+function emptyStats(source: string): ReadStats {
+  return {
+    source,
+    bytesRead: 0,
+    lines: 0,
+    blankLines: 0,
+    rows: 0,
+    valid: 0,
+    rejected: 0,
+    rejectedByReason: {},
+  };
+}
+
+function batches(open: () => Promise<OpenedInput>, source: string, opts: ReadOptions): EventBatches {
+  const stats = emptyStats(source);
+  let iterated = false;
+  return {
+    stats,
+    [Symbol.asyncIterator]() {
+      if (iterated) throw new StorepulseError('INTERNAL', 'readEvents() results can be iterated only once');
+      iterated = true;
+      return run(open, stats, opts);
+    },
+  };
+}
+
+async function* run(
+  open: () => Promise<OpenedInput>,
+  stats: ReadStats,
+  opts: ReadOptions,
+): AsyncGenerator<ClickEvent[], void, undefined> {
+  const maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  if (!Number.isInteger(maxLineBytes) || maxLineBytes < 1) {
+    throw new StorepulseError('USAGE', `maxLineBytes must be a positive whole number, got ${maxLineBytes}`);
+  }
+  const signal = opts.signal;
+  signal?.throwIfAborted();
+  const input = await open();
+  const onAbort = () => input.close();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  stats.source = input.name;
+  stats.format = input.format;
+  stats.totalBytes = input.totalBytes;
+  const sink = opts.deadLetter ?? null;
+  const name = input.name;
+  const parser = new CsvEventParser({
+    source: name,
+    maxLineBytes,
+    batchSize: opts.batchSize ?? DEFAULT_BATCH_SIZE,
+    onReject: sink
+      ? (line, raw, truncated, reason, detail) => {
+          if (truncated) sink.write({ source: name, line, raw, truncated: true, reason, detail });
+          else sink.write({ source: name, line, raw, reason, detail });
+        }
+      : () => {},
+  });
+  // Splits multi-byte characters correctly across chunks; invalid UTF-8 becomes U+FFFD. Pure ASCII
+  // chunks (the dataset is) take latin1 decoding, about three times faster, when the decoder holds
+  // no partial character: true whenever the previous chunk ended with an ASCII byte.
+  const decoder = new StringDecoder('utf8');
+  let decoderClean = true;
+  const decode = (chunk: Buffer): string => {
+    if (decoderClean && isAscii(chunk)) return chunk.toString('latin1');
+    decoderClean = chunk.length > 0 && chunk[chunk.length - 1]! < 0x80;
+    return decoder.write(chunk);
+  };
+  let consumed = 0;
+  const sync = () => {
+    stats.bytesRead = input.bytesRead ? input.bytesRead() : consumed;
+    stats.lines = parser.lines;
+    stats.blankLines = parser.blankLines;
+    stats.rows = parser.rows;
+    stats.valid = parser.valid;
+    stats.rejected = parser.rejected;
+    stats.rejectedByReason = parser.rejectedByReason;
+    if (parser.rejected > 0 && sink?.path) stats.deadLetterPath = sink.path;
+  };
+  try {
+    for await (const piece of input.stream as AsyncIterable<Buffer | string>) {
+      const chunk = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
+      consumed += chunk.length;
+      // Parse in text pieces of at most 64 KiB: they stay in the CPU cache, and an event's string
+      // fields (V8 slices of the piece) can keep at most one piece alive, not a whole read.
+      for (let off = 0; off < chunk.length; off += TEXT_PIECE) {
+        parser.feed(
+          decode(off === 0 && chunk.length <= TEXT_PIECE ? chunk : chunk.subarray(off, off + TEXT_PIECE)),
+        );
+      }
+      sync();
+      opts.onProgress?.(stats);
+      for (const b of parser.takeBatches()) yield b;
+      if (signal?.aborted) break;
+    }
+    signal?.throwIfAborted();
+    parser.feed(decoder.end());
+    parser.end();
+    sync();
+    opts.onProgress?.(stats);
+    for (const b of parser.takeBatches()) yield b;
+  } catch (err) {
+    signal?.throwIfAborted();
+    throw inputError(name, input.format, err);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    input.close();
+  }
+}

@@ -1,0 +1,154 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ClickEvent } from '../../../src/core/event.js';
+import {
+  type AttackLabel,
+  type AttackProfile,
+  generateEvents,
+  generateLabels,
+  type GenerateOptions,
+  parseAttackList,
+} from '../../../src/sources/synthetic/generator.js';
+
+const opts: GenerateOptions = { events: 100_000, seed: 31, attacks: parseAttackList('all') };
+let events: ClickEvent[];
+let labels: AttackLabel[];
+const byProfile = new Map<AttackProfile, ClickEvent[]>();
+
+beforeAll(() => {
+  labels = generateLabels(opts);
+  events = [...generateEvents(opts)];
+  const owner = new Map<number, AttackProfile>();
+  for (const l of labels) for (const u of l.user_ids) owner.set(u, l.profile);
+  for (const e of events) {
+    const p = owner.get(e.user_id);
+    if (p === undefined) continue;
+    if (!byProfile.has(p)) byProfile.set(p, []);
+    byProfile.get(p)!.push(e);
+  }
+});
+
+const label = (p: AttackProfile) => labels.find((l) => l.profile === p)!;
+const ms = (iso: string) => Date.parse(iso);
+
+/** Largest count of one user's events in a 10 s tumbling window (the reference rule's window). */
+function maxPerWindow(list: ClickEvent[]): number {
+  const counts = new Map<string, number>();
+  for (const e of list) {
+    const k = `${e.user_id}|${Math.floor(e.event_time / 10_000)}`;
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  return Math.max(...counts.values());
+}
+
+describe('attack injection', () => {
+  it('labels every profile with its users, sessions, bounds and exact event count', () => {
+    expect(labels.map((l) => l.profile)).toEqual(['ddos-burst', 'scraper', 'cart-bot', 'low-and-slow']);
+    for (const l of labels) {
+      const list = byProfile.get(l.profile)!;
+      expect(l.user_ids.length).toBeGreaterThan(0);
+      expect(l.sessions.length).toBeGreaterThan(0);
+      expect(list).toHaveLength(l.events);
+      expect(new Set(list.map((e) => e.user_session))).toEqual(new Set(l.sessions));
+      expect(new Set(list.map((e) => e.user_id))).toEqual(new Set(l.user_ids));
+      // Every event of an attacker id lies within the labelled bounds, which are its first and last.
+      expect(Math.min(...list.map((e) => e.event_time))).toBe(ms(l.start));
+      expect(Math.max(...list.map((e) => e.event_time))).toBe(ms(l.end));
+    }
+  });
+
+  it('attacks sit inside the data set, do not overlap, and are a small share of rows', () => {
+    const spans = labels.map((l) => [ms(l.start), ms(l.end)] as const).sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThan(spans[i - 1]![1]);
+    expect(spans[0]![0]).toBeGreaterThan(events[0]!.event_time);
+    expect(spans.at(-1)![1]).toBeLessThan(events.at(-1)!.event_time);
+    const attackRows = labels.reduce((a, l) => a + l.events, 0);
+    expect(attackRows / events.length).toBeGreaterThan(0.005);
+    expect(attackRows / events.length).toBeLessThan(0.06);
+  });
+
+  it('ddos-burst: many sources, each firing several requests a second, a visible spike in per-second totals', () => {
+    const l = label('ddos-burst');
+    const list = byProfile.get('ddos-burst')!;
+    expect(l.user_ids.length).toBeGreaterThanOrEqual(8);
+    const duration = (ms(l.end) - ms(l.start)) / 1000;
+    expect(duration).toBeGreaterThanOrEqual(25);
+    expect(duration).toBeLessThanOrEqual(65);
+    for (const u of l.user_ids) expect(maxPerWindow(list.filter((e) => e.user_id === u))).toBeGreaterThan(5);
+    const perSecond = new Map<number, number>();
+    for (const e of events) perSecond.set(e.event_time, (perSecond.get(e.event_time) ?? 0) + 1);
+    const total = (from: number, to: number) => {
+      let n = 0;
+      for (let t = from; t < to; t += 1000) n += perSecond.get(t) ?? 0;
+      return n;
+    };
+    const during = total(ms(l.start), ms(l.end) + 1000) / (duration + 1);
+    const before = total(ms(l.start) - 600_000, ms(l.start)) / 600;
+    expect(during / before).toBeGreaterThanOrEqual(5);
+  });
+
+  it('scraper: views only, many distinct products, a steady machine rate for minutes', () => {
+    const l = label('scraper');
+    const list = byProfile.get('scraper')!;
+    expect(l.user_ids.length).toBeLessThanOrEqual(3);
+    expect(list.every((e) => e.event_type === 'view')).toBe(true);
+    expect(new Set(list.map((e) => e.product_id)).size).toBeGreaterThan(0.95 * list.length);
+    const minutes = (ms(l.end) - ms(l.start)) / 60_000;
+    expect(minutes).toBeGreaterThanOrEqual(3);
+    for (const u of l.user_ids) {
+      const mine = list.filter((e) => e.user_id === u);
+      const rate = mine.length / ((mine.at(-1)!.event_time - mine[0]!.event_time) / 1000);
+      expect(rate).toBeGreaterThanOrEqual(1);
+      expect(rate).toBeLessThanOrEqual(3);
+      // Very regular: every 10 s window of the sweep holds nearly the same count.
+      const windows = new Map<number, number>();
+      for (const e of mine.slice(10, -10)) {
+        const w = Math.floor(e.event_time / 10_000);
+        windows.set(w, (windows.get(w) ?? 0) + 1);
+      }
+      const counts = [...windows.values()].slice(1, -1);
+      expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(3);
+    }
+  });
+
+  it('cart-bot: mostly carts on a few hot products, few or no purchases, 1-5 a second', () => {
+    const l = label('cart-bot');
+    const list = byProfile.get('cart-bot')!;
+    expect(list.filter((e) => e.event_type === 'cart').length / list.length).toBeGreaterThan(0.75);
+    expect(list.filter((e) => e.event_type === 'purchase').length).toBeLessThanOrEqual(2 * l.user_ids.length);
+    expect(new Set(list.map((e) => e.product_id)).size).toBeLessThanOrEqual(4);
+    expect(list.every((e) => e.price > 0)).toBe(true);
+    const seconds = (ms(l.end) - ms(l.start)) / 1000;
+    expect(seconds).toBeGreaterThanOrEqual(55);
+    const rate = list.length / l.user_ids.length / seconds;
+    expect(rate).toBeGreaterThanOrEqual(0.9);
+    expect(rate).toBeLessThanOrEqual(5);
+  });
+
+  it('low-and-slow: never more than 5 per 10 s window, yet for 10+ minutes, view-heavy', () => {
+    const l = label('low-and-slow');
+    const list = byProfile.get('low-and-slow')!;
+    expect(maxPerWindow(list)).toBeLessThanOrEqual(5);
+    expect(maxPerWindow(list)).toBeGreaterThanOrEqual(4);
+    expect((ms(l.end) - ms(l.start)) / 60_000).toBeGreaterThanOrEqual(10);
+    expect(list.filter((e) => e.event_type === 'view').length / list.length).toBeGreaterThan(0.85);
+  });
+
+  it('attackers use user ids no human uses', () => {
+    const sessions = new Set(labels.flatMap((l) => l.sessions));
+    const attackers = new Set(labels.flatMap((l) => l.user_ids));
+    for (const e of events) {
+      if (attackers.has(e.user_id)) expect(sessions.has(e.user_session!)).toBe(true);
+    }
+    // And the humans' own fast bursts are not labelled: some humans trip the rule too.
+    const humans = events.filter((e) => !attackers.has(e.user_id));
+    expect(maxPerWindow(humans)).toBeGreaterThan(5);
+  });
+
+  it('parses attack lists and rejects unknown profiles, naming the known ones', () => {
+    expect(parseAttackList('scraper, cart-bot,scraper')).toEqual(['scraper', 'cart-bot']);
+    expect(parseAttackList('all')).toHaveLength(4);
+    expect(() => parseAttackList('scraper,botnet')).toThrow(
+      /botnet.*ddos-burst, scraper, cart-bot, low-and-slow/,
+    );
+  });
+});
