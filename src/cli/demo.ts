@@ -23,7 +23,7 @@ interface DemoOptions {
   seed: number;
 }
 
-export const DEMO_EVENTS = 1_000_000;
+export const DEMO_EVENTS = 2_000_000;
 const MARKER = '.storepulse-demo';
 
 /** The demo starts from a clean lake and alert store, but never wipes state another command made. */

@@ -10,7 +10,3 @@ export function lakeDir(ctx: Context): string {
   mkdirSync(dir, { recursive: true });
   return dir;
 }
-
-/** A new dead-letter file name per run, so runs never mix their rejects. */
-export const deadLetterPath = (ctx: Context, name: string) =>
-  ctx.dataPath('deadletter', `${name}.${new Date().toISOString().replace(/[:.]/g, '-')}.ndjson`);

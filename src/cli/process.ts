@@ -3,11 +3,11 @@ import { TIME_FIELDS, type TimeField } from '../core/config.js';
 import { StorepulseError } from '../core/errors.js';
 import { ConsoleNotifier } from '../notify/console/notifier.js';
 import { runProcessor } from '../pipeline/processor.js';
-import { createDeadLetterFile } from '../sources/deadletter.js';
+import { createDeadLetterFile, defaultDeadLetterPath } from '../sources/deadletter.js';
 import { SqliteAlertStore } from '../stores/sqlite/alert-store.js';
 import { openStreamReader } from '../streams/uri.js';
 import { contextOf } from './context.js';
-import { alertStorePath, deadLetterPath, lakeDir } from './paths.js';
+import { alertStorePath, lakeDir } from './paths.js';
 import { createProgress } from './progress.js';
 import { stopSignal } from './signals.js';
 
@@ -30,16 +30,16 @@ export function register(program: Command): void {
       if (!TIME_FIELDS.includes(timeField)) {
         throw new StorepulseError('USAGE', `--time-field takes ${TIME_FIELDS.join(' or ')}`);
       }
+      const stop = stopSignal(ctx.log);
       const reader = openStreamReader(opts.from);
       const store = new SqliteAlertStore(alertStorePath(ctx), ctx.config.detect.appServer);
       const notifier = new ConsoleNotifier(process.stderr, 50);
-      // DuckDB takes a second to load: only commands that use it pay for it.
-      const { LakeWriter } = await import('../lake/writer.js');
-      const lake = opts.lake ? await LakeWriter.open({ lakeDir: lakeDir(ctx) }) : undefined;
-      const deadLetter = createDeadLetterFile(deadLetterPath(ctx, 'process'));
-      const stop = stopSignal(ctx.log);
-      const progress = createProgress({ label: 'process', unit: 'events', quiet: ctx.quiet });
+      const deadLetter = createDeadLetterFile(defaultDeadLetterPath(ctx.dataDir, `process-${reader.name}`));
       try {
+        // DuckDB takes a second to load: only commands that use it pay for it.
+        const { LakeWriter } = await import('../lake/writer.js');
+        const lake = opts.lake ? await LakeWriter.open({ lakeDir: lakeDir(ctx) }) : undefined;
+        const progress = createProgress({ label: 'process', unit: 'events', quiet: ctx.quiet });
         const stats = await runProcessor({
           reader,
           detect: { ...ctx.config.detect, timeField },
@@ -47,20 +47,13 @@ export function register(program: Command): void {
           notifier,
           lake,
           signal: stop.signal,
-          onReject: (rec, why) =>
-            deadLetter.write({
-              source: `${reader.name}/${rec.shardId}`,
-              line: Number(rec.sequenceNumber),
-              raw: rec.data,
-              reason: why.reason,
-              detail: why.detail,
-            }),
+          deadLetter,
           onProgress: (s) => progress.update(s.records, `${s.newAlerts} alerts`),
         });
         const lakeSummary = await lake?.close();
         progress.finish(`${stats.newAlerts} new alerts`);
         process.stdout.write(
-          `${JSON.stringify({ ...stats, lake: lakeSummary ?? null, deadLetter: stats.rejected ? deadLetter.path : null }, null, 2)}\n`,
+          `${JSON.stringify({ ...stats, lake: lakeSummary ?? null, deadLetter: deadLetter.count > 0 ? deadLetter.path : null }, null, 2)}\n`,
         );
       } finally {
         await deadLetter.close();

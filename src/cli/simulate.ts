@@ -3,11 +3,10 @@ import { StorepulseError } from '../core/errors.js';
 import { inBatches } from '../pipeline/batches.js';
 import { type Pace, type PartitionKeyField, runSimulator } from '../pipeline/simulator.js';
 import { generateEvents, parseAttackList } from '../sources/synthetic/generator.js';
-import { createDeadLetterFile } from '../sources/deadletter.js';
+import { createDeadLetterFile, defaultDeadLetterPath } from '../sources/deadletter.js';
 import { readEvents } from '../sources/reader.js';
 import { openStreamWriter } from '../streams/uri.js';
 import { contextOf, intOption } from './context.js';
-import { deadLetterPath } from './paths.js';
 import { createProgress } from './progress.js';
 import { stopSignal } from './signals.js';
 
@@ -82,7 +81,7 @@ export function register(program: Command): void {
       });
       let source: AsyncIterable<import('../core/event.js').ClickEvent[]>;
       let readStats: ReturnType<typeof readEvents>['stats'] | undefined;
-      const deadLetter = file ? createDeadLetterFile(deadLetterPath(ctx, 'simulate')) : null;
+      const deadLetter = file ? createDeadLetterFile(defaultDeadLetterPath(ctx.dataDir, file)) : null;
       if (file) {
         const reader = readEvents(file, {
           maxLineBytes: opts.maxLineBytes ?? ctx.config.maxLineBytes,

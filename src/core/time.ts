@@ -46,31 +46,26 @@ export function parseEventTime(s: string): number {
 const memo: [string, string] = ['', ''];
 const memoValue: [number, number] = [NaN, NaN];
 
+/** `YYYY-MM-DD?HH:MM:SS` at the start of `s`, plus `ms`; NaN unless a real calendar instant. */
+function fixedWidth(s: string, ms: number): number {
+  if (s[4] !== '-' || s[7] !== '-' || s[13] !== ':' || s[16] !== ':') return NaN;
+  const y = digits(s, 0, 4);
+  const mo = digits(s, 5, 2);
+  const d = digits(s, 8, 2);
+  const h = digits(s, 11, 2);
+  const mi = digits(s, 14, 2);
+  const sec = digits(s, 17, 2);
+  if ((y | mo | d | h | mi | sec) < 0 || !validDate(y, mo, d, h, mi, sec)) return NaN;
+  return Date.UTC(y, mo - 1, d, h, mi, sec, ms);
+}
+
 function parseUncached(s: string): number {
-  // Fast path: exactly the dataset's 23-character form.
-  if (s.length === 23 && s.charCodeAt(19) === 32 && s.endsWith('UTC')) {
-    if (s[4] !== '-' || s[7] !== '-' || s[10] !== ' ' || s[13] !== ':' || s[16] !== ':') return NaN;
-    const y = digits(s, 0, 4);
-    const mo = digits(s, 5, 2);
-    const d = digits(s, 8, 2);
-    const h = digits(s, 11, 2);
-    const mi = digits(s, 14, 2);
-    const sec = digits(s, 17, 2);
-    if ((y | mo | d | h | mi | sec) < 0 || !validDate(y, mo, d, h, mi, sec)) return NaN;
-    return Date.UTC(y, mo - 1, d, h, mi, sec);
-  }
-  // Fast path: Date#toISOString's form, `2019-10-01T00:00:00.000Z` (what txn_timestamp carries).
-  if (s.length === 24 && s.charCodeAt(10) === 84 && s.charCodeAt(23) === 90 && s[19] === '.') {
-    if (s[4] !== '-' || s[7] !== '-' || s[13] !== ':' || s[16] !== ':') return NaN;
-    const y = digits(s, 0, 4);
-    const mo = digits(s, 5, 2);
-    const d = digits(s, 8, 2);
-    const h = digits(s, 11, 2);
-    const mi = digits(s, 14, 2);
-    const sec = digits(s, 17, 2);
+  // Fast paths: the dataset's `2019-10-01 00:00:00 UTC` and Date#toISOString's
+  // `2019-10-01T00:00:00.000Z` (what txn_timestamp carries).
+  if (s.length === 23 && s[10] === ' ' && s.endsWith(' UTC')) return fixedWidth(s, 0);
+  if (s.length === 24 && s[10] === 'T' && s[19] === '.' && s[23] === 'Z') {
     const ms = digits(s, 20, 3);
-    if ((y | mo | d | h | mi | sec | ms) < 0 || !validDate(y, mo, d, h, mi, sec)) return NaN;
-    return Date.UTC(y, mo - 1, d, h, mi, sec, ms);
+    return ms < 0 ? NaN : fixedWidth(s, ms);
   }
   const m = ISO_RE.exec(s);
   if (!m) return NaN;

@@ -31,7 +31,7 @@ export interface LakeRecord {
 export interface LakeWriterOptions {
   /** The lake folder, `<dataDir>/lake`. */
   lakeDir: string;
-  /** Rows buffered before a file set is written (default 500,000). Memory is about two buffers. */
+  /** Rows buffered before a file set is written (default 200,000). Memory is about two buffers. */
   flushRows?: number;
 }
 
@@ -44,7 +44,7 @@ export interface LakeSummary {
   partitions: string[];
 }
 
-export const DEFAULT_FLUSH_ROWS = 500_000;
+export const DEFAULT_FLUSH_ROWS = 200_000;
 /** Staging folders older than this are leftovers of a crashed run and are removed on open. */
 const STALE_STAGING_MS = 60 * 60 * 1000;
 

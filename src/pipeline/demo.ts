@@ -51,6 +51,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   const store = new SqliteAlertStore(opts.alertStorePath, opts.detect.appServer);
   const stream = new MemoryStream({ name: 'ecommerce-raw-user-activity-stream-1', shards: opts.shards });
   const lake = await LakeWriter.open({ lakeDir: opts.lakeDir });
+  let lakeOpen = true;
   try {
     const reader = readEvents(opts.dataset, {
       maxLineBytes: opts.maxLineBytes,
@@ -64,14 +65,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       store,
       notifier: opts.notifier,
       lake,
-      onReject: (rec, why) =>
-        opts.deadLetter.write({
-          source: `${stream.name}/${rec.shardId}`,
-          line: Number(rec.sequenceNumber),
-          raw: rec.data,
-          reason: why.reason,
-          detail: why.detail,
-        }),
+      deadLetter: opts.deadLetter,
       onProgress: (s) => {
         processedSoFar = s.records;
       },
@@ -91,6 +85,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     }
     const processed = await processing;
     const lakeSummary = await lake.close();
+    lakeOpen = false;
     const counts = await store.counts();
     const alertedUsers = [
       ...new Set((await store.list()).map((a) => a.user_id).filter((u): u is number => u !== null)),
@@ -108,6 +103,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       seconds: (Date.now() - started) / 1000,
     };
   } finally {
+    // On failure, still publish what was buffered: those events were read and processed.
+    if (lakeOpen) await lake.close().catch(() => undefined);
     await store.close();
   }
 }

@@ -7,11 +7,12 @@ import type { Alert, Severity } from '../core/alert.js';
 import { decodeRecord } from '../core/codec.js';
 import type { DetectConfig } from '../core/config.js';
 import type { ClickEvent } from '../core/event.js';
-import { isRejection, type Rejection } from '../core/row.js';
+import { isRejection } from '../core/row.js';
 import { ReferenceRule, type DetectorStats } from '../core/rules/reference.js';
 import type { Notifier } from '../notify/types.js';
 import type { AlertStore } from '../stores/types.js';
-import type { StreamReader, StreamRecord } from '../streams/types.js';
+import type { DeadLetterSink } from '../sources/deadletter.js';
+import type { StreamReader } from '../streams/types.js';
 
 /** What the lake writer takes (src/lake/writer.ts). */
 export interface EventSink {
@@ -26,7 +27,8 @@ export interface ProcessorOptions {
   /** Lowest severity that notifies (the reference: count > 10, i.e. high). */
   notifyMinSeverity?: Severity;
   lake?: EventSink;
-  onReject?: (record: StreamRecord, rejection: Rejection) => void;
+  /** Where records that do not decode go, with shard, sequence number and reason. */
+  deadLetter?: DeadLetterSink;
   onProgress?: (stats: ProcessorStats) => void;
   signal?: AbortSignal;
   now?: () => number;
@@ -86,7 +88,13 @@ export async function runProcessor(opts: ProcessorOptions): Promise<ProcessorSta
       const ev = decodeRecord(rec.data);
       if (isRejection(ev)) {
         stats.rejected++;
-        opts.onReject?.(rec, ev);
+        opts.deadLetter?.write({
+          source: `${opts.reader.name}/${rec.shardId}`,
+          line: Number(rec.sequenceNumber),
+          raw: rec.data,
+          reason: ev.reason,
+          detail: ev.detail,
+        });
         continue;
       }
       events.push(ev);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { CSV_COLUMNS } from '../../src/core/event.js';
 import { isRejection, rowToEvent } from '../../src/core/row.js';
 
 const good = [
@@ -58,20 +59,7 @@ describe('rowToEvent', () => {
     [withField(6, '12.'), 'bad_price'],
     [withField(7, 'abc'), 'bad_user_id'],
     [withField(7, ''), 'bad_user_id'],
-    [
-      [
-        'event_time',
-        'event_type',
-        'product_id',
-        'category_id',
-        'category_code',
-        'brand',
-        'price',
-        'user_id',
-        'user_session',
-      ],
-      'repeated_header',
-    ],
+    [[...CSV_COLUMNS], 'repeated_header'],
   ])('rejects %j as %s', (fields, reason) => {
     const r = rowToEvent(fields as string[]);
     expect(isRejection(r) && r.reason).toBe(reason);

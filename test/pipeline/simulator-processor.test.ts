@@ -7,6 +7,7 @@ import type { ClickEvent } from '../../src/core/event.js';
 import { ConsoleNotifier } from '../../src/notify/console/notifier.js';
 import { runProcessor } from '../../src/pipeline/processor.js';
 import { runSimulator } from '../../src/pipeline/simulator.js';
+import { createMemoryDeadLetter } from '../../src/sources/deadletter.js';
 import { SqliteAlertStore } from '../../src/stores/sqlite/alert-store.js';
 import { MemoryStream } from '../../src/streams/memory/stream.js';
 import { ev } from '../helpers/events.js';
@@ -99,13 +100,8 @@ describe('simulate → stream → process', () => {
 
   it('dead-letters records that do not decode and goes on', async () => {
     const stream = new MemoryStream({ shards: 1 });
-    const rejected: string[] = [];
-    const p = runProcessor({
-      reader: stream,
-      detect: DEFAULT_CONFIG.detect,
-      store,
-      onReject: (rec, why) => rejected.push(`${rec.sequenceNumber}:${why.reason}`),
-    });
+    const deadLetter = createMemoryDeadLetter();
+    const p = runProcessor({ reader: stream, detect: DEFAULT_CONFIG.detect, store, deadLetter });
     await stream.putRecords([
       { partitionKey: 'a', data: '{"event_time":"nope"}' },
       { partitionKey: 'a', data: 'garbage' },
@@ -113,7 +109,10 @@ describe('simulate → stream → process', () => {
     await runSimulator({ events: batches([ev(1, 0)]), stream });
     await stream.close();
     expect(await p).toMatchObject({ records: 3, events: 1, rejected: 2 });
-    expect(rejected).toEqual(['00000000000000000001:bad_event_time', '00000000000000000002:field_count']);
+    expect(deadLetter.records.map((r) => [r.source, r.line, r.reason, r.raw])).toEqual([
+      ['memory/shardId-000000000000', 1, 'bad_event_time', '{"event_time":"nope"}'],
+      ['memory/shardId-000000000000', 2, 'field_count', 'garbage'],
+    ]);
   });
 });
 

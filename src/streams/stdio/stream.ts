@@ -60,7 +60,7 @@ export class PipeReader implements StreamReader {
       data: line.endsWith('\r') ? line.slice(0, -1) : line,
       arrivalTime: Date.now(),
     });
-    for await (const chunk of this.input as AsyncIterable<string>) {
+    for await (const chunk of untilAborted(this.input, signal)) {
       const records: StreamRecord[] = [];
       let text = rest + chunk;
       let from = 0;
@@ -75,11 +75,30 @@ export class PipeReader implements StreamReader {
       if (rest.length > MAX_LINE_CHARS) rest = rest.slice(0, MAX_LINE_CHARS);
       text = '';
       if (records.length > 0) yield { shardId: PIPE_SHARD, records };
-      if (signal?.aborted) return;
     }
+    if (signal?.aborted) return;
     if (rest.trim() !== '') {
       seq++;
       yield { shardId: PIPE_SHARD, records: [toRecord(rest)] };
     }
+  }
+}
+
+/** The chunks of `input` until it ends or `signal` aborts; an abort stops the wait for the next chunk. */
+async function* untilAborted(input: Readable, signal?: AbortSignal): AsyncGenerator<string> {
+  const chunks = (input as AsyncIterable<string>)[Symbol.asyncIterator]();
+  const aborted = new Promise<'aborted'>((resolve) => {
+    if (signal?.aborted) resolve('aborted');
+    signal?.addEventListener('abort', () => resolve('aborted'), { once: true });
+  });
+  try {
+    while (true) {
+      const next = await Promise.race([chunks.next(), aborted]);
+      if (next === 'aborted' || next.done) return;
+      yield next.value;
+    }
+  } finally {
+    // Let go of the pipe so the process can exit even if the writer is still there.
+    if (signal?.aborted) input.destroy();
   }
 }
