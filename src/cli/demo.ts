@@ -177,7 +177,9 @@ function renderSummary(
     out.push('attack profiles against the reference rule (count > 5 per user per 10 s)');
     out.push(formatTable(detectionTable(s, labels)));
   }
-  for (const r of s.reports) {
+  const order = ['unique_visitors', 'cart_abandonment', 'top_categories', 'brands_needing_marketing'];
+  const rank = (name: string) => (order.includes(name) ? order.indexOf(name) : order.length);
+  for (const r of [...s.reports].sort((a, b) => rank(a.name) - rank(b.name))) {
     for (const t of r.tables) {
       out.push(`${r.title}${r.tables.length > 1 ? ` — ${t.name}` : ''}`);
       out.push(formatTable(t.rows, t.columns));
