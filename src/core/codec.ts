@@ -38,10 +38,10 @@ function text(v: unknown): string {
 export function decodeRecord(json: string): ClickEvent | Rejection {
   let obj: Record<string, unknown>;
   try {
-    const text = json.includes('"category_id":"')
+    const quoted = json.includes('"category_id":"')
       ? json
       : json.replace(NUMERIC_CATEGORY, '"category_id":"$1"');
-    obj = JSON.parse(text) as Record<string, unknown>;
+    obj = JSON.parse(quoted) as Record<string, unknown>;
   } catch (err) {
     return { reason: 'field_count', detail: `not JSON: ${(err as Error).message}` };
   }

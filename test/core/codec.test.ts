@@ -39,6 +39,41 @@ describe('stream record codec', () => {
     expect(decodeRecord(ref)).toEqual(event);
   });
 
+  it('decodes any JSON layout of a record to the same event', () => {
+    const variants: ClickEvent[] = [
+      event,
+      { ...event, brand: 'a "quoted" \\ brand', category_code: null, user_session: null },
+      { ...event, price: 0, txn_timestamp: undefined },
+      { ...event, event_type: 'remove_from_cart', brand: 'łódź' },
+    ];
+    for (const v of variants) {
+      const compact = encodeRecord(v);
+      const spaced = JSON.stringify(JSON.parse(compact), null, 1);
+      const reordered = JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(compact)).reverse()));
+      const expected = { ...v };
+      if (expected.txn_timestamp === undefined) delete expected.txn_timestamp;
+      for (const json of [compact, spaced, reordered]) expect(decodeRecord(json)).toEqual(expected);
+    }
+  });
+
+  it('validates every field of a record', () => {
+    const compact = encodeRecord(event);
+    expect(decodeRecord(compact.replace('"price":975.57', '"price":-1'))).toMatchObject({
+      reason: 'bad_price',
+    });
+    expect(decodeRecord(compact.replace('"user_id":512386086', '"user_id":null'))).toMatchObject({
+      reason: 'bad_user_id',
+    });
+    expect(
+      decodeRecord(
+        compact.replace('"category_id":"2053013555631882655"', '"category_id":2053013555631882655'),
+      ),
+    ).toEqual(event);
+    expect(decodeRecord(compact.replace('2026-11-27T12:00:00.005Z', 'soon'))).toMatchObject({
+      reason: 'bad_event_time',
+    });
+  });
+
   it('rejects bad records with a reason', () => {
     expect(decodeRecord('{not json')).toMatchObject({ reason: 'field_count' });
     expect(decodeRecord(encodeRecord({ ...event }).replace('"cart"', '"hover"'))).toMatchObject({
