@@ -31,7 +31,7 @@ function csvField(s: string): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function formatCsv(rows: readonly Row[], columns?: readonly string[]): string {
+function formatCsv(rows: readonly Row[], columns?: readonly string[]): string {
   const cols = columns ?? (rows[0] ? Object.keys(rows[0]) : []);
   const lines = [cols.map(csvField).join(',')];
   for (const r of rows) lines.push(cols.map((c) => csvField(cell(r[c]))).join(','));

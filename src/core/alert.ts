@@ -39,8 +39,3 @@ export function alertId(rule: string, keyType: KeyType, key: string, windowStart
 export function referencePartitionKey(userId: number | string, appServer: string): string {
   return `userid#${userId}#appserver#${appServer}`;
 }
-
-/** The reference's "suspicious-activity stream" record (stream 2). */
-export function toReferenceRecord(a: Alert): { user_id: number | null; num_actions_per_watermark: number } {
-  return { user_id: a.user_id, num_actions_per_watermark: a.count };
-}

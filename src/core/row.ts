@@ -22,7 +22,7 @@ export interface Rejection {
 }
 
 /** Non-negative integer that fits a JS number exactly, or -1. */
-export function parseId(s: string): number {
+function parseId(s: string): number {
   const n = s.length;
   if (n === 0 || n > 16) return -1;
   let v = 0;
@@ -34,7 +34,7 @@ export function parseId(s: string): number {
   return v <= Number.MAX_SAFE_INTEGER ? v : -1;
 }
 
-export function isDigits(s: string, maxLen: number): boolean {
+function isDigits(s: string, maxLen: number): boolean {
   const n = s.length;
   if (n === 0 || n > maxLen) return false;
   for (let i = 0; i < n; i++) {
@@ -62,7 +62,7 @@ export function parsePrice(s: string): number {
 const HEADER_FIRST = CSV_COLUMNS[0];
 
 /** True when the fields are the dataset's header line (which may repeat inside concatenated files). */
-export function isHeader(fields: readonly string[]): boolean {
+function isHeader(fields: readonly string[]): boolean {
   return fields[0] === HEADER_FIRST && fields[1] === CSV_COLUMNS[1];
 }
 
