@@ -146,12 +146,10 @@ function prepare(opts: GenerateOptions): {
 
 function createRun(opts: GenerateOptions): Run {
   const { catalog, plan, startMs, perDay } = prepare(opts);
-  const spanMs = timeForEvents(startMs, opts.events, perDay) - startMs;
   const humans = new HumanTraffic(catalog, opts.seed, {
     from: startMs - WARMUP,
     skipBefore: startMs - WARMUP_FULL,
     perDay,
-    spanMs,
   });
   const engine = new Engine(humans, plan.sessions, plan.labels.length, startMs, opts.events, opts.seed);
   return { catalog, plan, engine, startMs, perDay };

@@ -97,8 +97,6 @@ export interface HumanOptions {
   from: number;
   /** Expected events per day. */
   perDay: number;
-  /** Expected length of the data set, to scale how long users stay away between sessions. */
-  spanMs: number;
   /** Sessions starting before this instant are only built when they have an idle pause. */
   skipBefore?: number;
 }
@@ -120,7 +118,7 @@ export class HumanTraffic {
   ) {
     this.rng = new Rng(seed, 2);
     this.skipBefore = opts.skipBefore ?? -Infinity;
-    this.arrivals = new Arrivals(this.rng, opts.from, opts.perDay, MEAN_SESSION_SIZE, opts.spanMs);
+    this.arrivals = new Arrivals(this.rng, opts.from, opts.perDay, MEAN_SESSION_SIZE);
   }
 
   /** Start of the next session, epoch ms (not rounded). */

@@ -1,13 +1,14 @@
 /**
  * The generated data lands near the published REES46 figures (rees46-profile.md): each share within a
  * fifth of its target unless noted. One day of traffic (200k events at 200k a day), so the hourly curve
- * and session durations are complete.
+ * and session durations are complete; users over a month at a low density (users come back in real
+ * time, whatever the density); daily active users over a full day at the real density.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ClickEvent } from '../../../src/core/event.js';
 import { generateEvents } from '../../../src/sources/synthetic/generator.js';
 import { HOUR_SHARES } from '../../../src/sources/synthetic/profile.js';
-import { type DatasetStats, measure } from './stats.js';
+import { type DatasetStats, measure, measureUsers } from './stats.js';
 
 const FIFTH = 0.2;
 
@@ -94,7 +95,10 @@ describe('calibration against the published REES46 figures', () => {
     near(s.sessionSize.mean, 4.6);
     near(s.sessionSeconds.median, 60);
     near(s.sessionSeconds.p90, 717);
-    near(s.sessionsPerUser.mean, 3.1, 0.25);
+  });
+
+  it('a day: ~1.4 sessions per active user (298k sessions a day for 209k daily active users)', () => {
+    near(s.sessionsPerUser.mean, 298 / 209);
   });
 
   it('funnel: ~6 % of sessions buy, about half of them without a cart, cart→purchase 40-50 %', () => {
@@ -124,4 +128,33 @@ describe('calibration against the published REES46 figures', () => {
     expect(s.fastSessionShare).toBeGreaterThan(0.001);
     expect(s.fastSessionShare).toBeLessThan(0.01);
   });
+});
+
+describe('users against the published REES46 figures', () => {
+  it('over a month: sessions per user median 2, mean ~3.1, 49 % one session; ~1.4 a day; returns', () => {
+    // 31 days at 8,000 events a day: the month the published figures describe, cheaply.
+    const m = measureUsers(generateEvents({ events: 248_000, seed: 2024, eventsPerDay: 8_000 }));
+    expect(m.days.length).toBeGreaterThanOrEqual(31);
+    expect(m.sessionsPerUser.median).toBe(2);
+    near(m.sessionsPerUser.mean, 3.1, 0.25);
+    near(m.sessionsPerUser.single, 0.49);
+    for (const d of m.days.slice(0, -1)) near(d.sessions / d.users, 298 / 209);
+    // Loosely: share of a day's active users back the next day (17.7 %) and 7 days later (10.7 %).
+    near(m.nextDay, 0.177, 0.3);
+    near(m.day7, 0.107, 0.3);
+  });
+
+  it('at the real density (1.4M events a day) a full day has ~209k active users, ~6.7 events each', () => {
+    const dayEnd = Date.UTC(2019, 9, 2);
+    const users = new Set<number>();
+    let rows = 0;
+    for (const e of generateEvents({ events: 1_400_000, seed: 2024 })) {
+      if (e.event_time >= dayEnd) break;
+      rows++;
+      users.add(e.user_id);
+    }
+    expect(rows).toBeGreaterThan(1_130_000);
+    near(users.size, 209_000);
+    near(rows / users.size, 6.7);
+  }, 60_000);
 });

@@ -282,3 +282,78 @@ export function splitCsvLine(line: string): string[] {
   }
   return out;
 }
+
+export interface UserStats {
+  /** Per UTC day (ms of its midnight), in order: distinct users and distinct sessions with an event that day. */
+  days: { day: number; users: number; sessions: number }[];
+  /** Sessions per user over the whole data set. */
+  sessionsPerUser: { median: number; mean: number; single: number };
+  /**
+   * Share of the users active on a day who are active again the next day / 7 days later, over the days
+   * (but the last) for which that day is in the data set and not the last one. `cohort`: the same for
+   * the users first seen that day (the first day excluded).
+   */
+  nextDay: number;
+  day7: number;
+  cohortNextDay: number;
+  cohortDay7: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Daily active users, sessions per user and return rates, streaming (keeps users and sessions, not rows). */
+export function measureUsers(events: Iterable<ClickEvent>): UserStats {
+  const byDay = new Map<number, { users: Set<number>; sessions: Set<string> }>();
+  const sessionsOf = new Map<number, number>();
+  const firstDay = new Map<number, number>();
+  const seen = new Set<string>();
+  for (const e of events) {
+    const day = Math.floor(e.event_time / DAY_MS);
+    let d = byDay.get(day);
+    if (!d) byDay.set(day, (d = { users: new Set(), sessions: new Set() }));
+    d.users.add(e.user_id);
+    if (!firstDay.has(e.user_id)) firstDay.set(e.user_id, day);
+    if (e.user_session === null) continue;
+    d.sessions.add(e.user_session);
+    if (!seen.has(e.user_session)) {
+      seen.add(e.user_session);
+      sessionsOf.set(e.user_id, (sessionsOf.get(e.user_id) ?? 0) + 1);
+    }
+  }
+  const dayList = [...byDay.keys()].sort((a, b) => a - b);
+  const first = dayList[0]!;
+  const last = dayList[dayList.length - 1]!;
+  const ret = (k: number, cohort: boolean): number => {
+    let active = 0;
+    let back = 0;
+    for (const day of dayList) {
+      if (day + k >= last || (cohort && day === first)) continue;
+      const later = byDay.get(day + k)?.users;
+      for (const u of byDay.get(day)!.users) {
+        if (cohort && firstDay.get(u) !== day) continue;
+        active++;
+        if (later?.has(u)) back++;
+      }
+    }
+    return active > 0 ? back / active : NaN;
+  };
+  const perUser = Float64Array.from(sessionsOf.values()).sort();
+  let total = 0;
+  for (const n of perUser) total += n;
+  return {
+    days: dayList.map((day) => ({
+      day: day * DAY_MS,
+      users: byDay.get(day)!.users.size,
+      sessions: byDay.get(day)!.sessions.size,
+    })),
+    sessionsPerUser: {
+      median: percentile(perUser, 0.5),
+      mean: total / perUser.length,
+      single: perUser.filter((n) => n === 1).length / perUser.length,
+    },
+    nextDay: ret(1, false),
+    day7: ret(7, false),
+    cohortNextDay: ret(1, true),
+    cohortDay7: ret(7, true),
+  };
+}
