@@ -49,15 +49,23 @@ export function parsePrice(s: string): number {
   const n = s.length;
   if (n === 0 || n > 24) return NaN;
   let dot = -1;
+  let digits = 0;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
     if (c === 46) {
       if (dot !== -1 || i === 0 || i === n - 1) return NaN;
       dot = i;
     } else if (c < 48 || c > 57) return NaN;
+    else digits = digits * 10 + (c - 48);
   }
-  return Number(s);
+  if (dot === -1) return digits <= Number.MAX_SAFE_INTEGER ? digits : Number(s);
+  // An exact integer divided by an exact power of ten is correctly rounded, so this equals Number(s)
+  // (which costs several times more) while the digits fit 2^53.
+  const scale = POW10[n - 1 - dot];
+  return digits <= Number.MAX_SAFE_INTEGER && scale !== undefined ? digits / scale : Number(s);
 }
+
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
 const HEADER_FIRST = CSV_COLUMNS[0];
 
@@ -72,17 +80,13 @@ export function rowToEvent(f: readonly string[]): ClickEvent | Rejection {
     if (isHeader(f)) return { reason: 'repeated_header', detail: 'header line inside the data' };
     return { reason: 'field_count', detail: `expected 9 fields, got ${f.length}` };
   }
-  const [time, type, product, category, code, brand, priceText, user, session] = f as [
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
+  // Indexed reads: array destructuring goes through the iterator protocol, measurably slower per row.
+  const time = f[0]!;
+  const type = f[1]!;
+  const product = f[2]!;
+  const category = f[3]!;
+  const priceText = f[6]!;
+  const user = f[7]!;
   const eventTime = parseEventTime(time);
   if (Number.isNaN(eventTime)) {
     if (isHeader(f)) return { reason: 'repeated_header', detail: 'header line inside the data' };
@@ -114,11 +118,11 @@ export function rowToEvent(f: readonly string[]): ClickEvent | Rejection {
     event_type: type,
     product_id: productId,
     category_id: category,
-    category_code: code === '' ? null : code,
-    brand: brand === '' ? null : brand,
+    category_code: f[4] === '' ? null : f[4]!,
+    brand: f[5] === '' ? null : f[5]!,
     price,
     user_id: userId,
-    user_session: session === '' ? null : session,
+    user_session: f[8] === '' ? null : f[8]!,
   };
 }
 

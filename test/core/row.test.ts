@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CSV_COLUMNS } from '../../src/core/event.js';
-import { isRejection, rowToEvent } from '../../src/core/row.js';
+import { isRejection, parsePrice, rowToEvent } from '../../src/core/row.js';
 
 const good = [
   '2019-10-01 00:00:00 UTC',
@@ -63,5 +63,29 @@ describe('rowToEvent', () => {
   ])('rejects %j as %s', (fields, reason) => {
     const r = rowToEvent(fields as string[]);
     expect(isRejection(r) && r.reason).toBe(reason);
+  });
+});
+
+describe('parsePrice', () => {
+  it('gives exactly what Number() gives for plain decimals', () => {
+    const samples = [
+      '0',
+      '0.00',
+      '35.79',
+      '1022.16',
+      '2574.07',
+      '0.1',
+      '0.3',
+      '999999.99',
+      '12345678901234.5',
+      '1.005',
+    ];
+    for (let i = 0; i < 20000; i++) samples.push((Math.floor(Math.random() * 1e7) / 100).toFixed(2));
+    for (let i = 0; i < 2000; i++) samples.push(String(Math.random() * 1e6).slice(0, 17));
+    for (const s of samples) expect(parsePrice(s), s).toBe(Number(s));
+  });
+
+  it.each(['', '.5', '5.', '1.2.3', '-1', '+1', '1e3', ' 1', 'NaN'])('rejects %j', (s) => {
+    expect(parsePrice(s)).toBeNaN();
   });
 });
