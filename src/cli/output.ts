@@ -1,4 +1,6 @@
 /** Result printing for listing commands: aligned tables, CSV, or JSON, always on stdout. */
+import { csvField } from '../core/event.js';
+
 export type OutputFormat = 'table' | 'csv' | 'json';
 
 export type Row = Record<string, unknown>;
@@ -25,10 +27,6 @@ export function formatTable(rows: readonly Row[], columns?: readonly string[]): 
   const out = [line(cols), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)];
   if (rows.length === 0) out.push('(no rows)');
   return `${out.join('\n')}\n`;
-}
-
-function csvField(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 function formatCsv(rows: readonly Row[], columns?: readonly string[]): string {

@@ -16,6 +16,11 @@ export const CSV_COLUMNS = [
 
 export const CSV_HEADER = CSV_COLUMNS.join(',');
 
+/** One CSV field as RFC 4180 writes it: quoted (quotes doubled) only when it holds `"`, `,` or a line end. */
+export function csvField(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
 export interface ClickEvent {
   /** UTC instant, epoch milliseconds. */
   event_time: number;

@@ -119,8 +119,3 @@ function formatUncached(ms: number): string {
 export function isoUtc(ms: number): string {
   return new Date(ms).toISOString();
 }
-
-/** `YYYY-MM-DD` of a UTC instant: the lake's partition value. */
-export function utcDate(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
-}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatEventTime, isoUtc, parseEventTime, utcDate } from '../../src/core/time.js';
+import { formatEventTime, isoUtc, parseEventTime } from '../../src/core/time.js';
 
 describe('parseEventTime', () => {
   it('reads the dataset form', () => {
@@ -42,6 +42,5 @@ describe('formatting', () => {
     expect(formatEventTime(t)).toBe('2019-10-01 05:06:07 UTC');
     expect(parseEventTime(formatEventTime(t + 250))).toBe(t + 250);
     expect(isoUtc(t)).toBe('2019-10-01T05:06:07.000Z');
-    expect(utcDate(t)).toBe('2019-10-01');
   });
 });

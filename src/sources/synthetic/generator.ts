@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, constants as zlibConstants } from 'node:zlib';
 import { StorepulseError } from '../../core/errors.js';
-import type { ClickEvent } from '../../core/event.js';
+import { type ClickEvent, csvField } from '../../core/event.js';
 import { formatEventTime, isoUtc } from '../../core/time.js';
 import {
   ATTACK_PROFILES,
@@ -184,10 +184,6 @@ export function generateEvents(opts: GenerateOptions): Generator<ClickEvent> {
 /** The attacks `generateEvents` / `generateToFile` inject for these options (planned, without generating). */
 export function generateLabels(opts: GenerateOptions): AttackLabel[] {
   return prepare(opts).plan.labels;
-}
-
-function csvField(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 /** One dataset CSV row (no newline); text fields are quoted only when they need it. */
