@@ -87,9 +87,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     const lakeSummary = await lake.close();
     lakeOpen = false;
     const counts = await store.counts();
-    const alertedUsers = [
-      ...new Set((await store.list()).map((a) => a.user_id).filter((u): u is number => u !== null)),
-    ].sort((a, b) => a - b);
+    const alertedUsers = await store.alertedUsers();
     const reports = lakeSummary.rows > 0 ? await runAllReports(opts.lakeDir, { limit: 10 }) : [];
     const s = reader.stats;
     return {

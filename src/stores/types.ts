@@ -20,5 +20,7 @@ export interface AlertStore {
   /** Newest window first. */
   list(query?: AlertQuery): Promise<Alert[]>;
   counts(): Promise<AlertCounts>;
+  /** Every user_id with at least one alert, ascending. */
+  alertedUsers(): Promise<number[]>;
   close(): Promise<void>;
 }

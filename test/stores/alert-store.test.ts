@@ -42,6 +42,7 @@ describe('SQLite alert store', () => {
     expect(await store.put(a)).toHaveLength(2);
     expect(await store.put(a)).toHaveLength(0);
     expect(await store.counts()).toEqual({ total: 2, bySeverity: { low: 0, medium: 1, high: 1 }, users: 2 });
+    expect(await store.alertedUsers()).toEqual([2, 541312140]);
     expect(await store.list({ severity: 'high' })).toEqual([a[1]]);
     expect((await store.list({ userId: 541312140 }))[0]!.evidence).toEqual({
       category_id: '2053013555631882655',

@@ -151,6 +151,13 @@ export class SqliteAlertStore implements AlertStore {
     return { total, bySeverity, users };
   }
 
+  async alertedUsers(): Promise<number[]> {
+    return this.db
+      .prepare('SELECT DISTINCT user_id FROM alerts WHERE user_id IS NOT NULL ORDER BY user_id')
+      .pluck()
+      .all() as number[];
+  }
+
   async close(): Promise<void> {
     this.db.close();
   }
