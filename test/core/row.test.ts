@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { CSV_COLUMNS } from '../../src/core/event.js';
 import { isRejection, parsePrice, rowToEvent } from '../../src/core/row.js';
+import { EXAMPLE_EVENT, EXAMPLE_ROW } from '../helpers/events.js';
 
-const good = [
-  '2019-10-01 00:00:00 UTC',
-  'view',
-  '44600062',
-  '2103807459595387724',
-  '',
-  'shiseido',
-  '35.79',
-  '541312140',
-  '72d76fde-8bb3-4e00-8c23-a032dfed738c',
-];
+const good = EXAMPLE_ROW.split(',');
 
 function withField(i: number, v: string): string[] {
   const f = [...good];
@@ -24,17 +15,7 @@ describe('rowToEvent', () => {
   it('builds an event with exact category_id and nulls for empty optional fields', () => {
     const e = rowToEvent(good);
     expect(isRejection(e)).toBe(false);
-    expect(e).toEqual({
-      event_time: Date.UTC(2019, 9, 1),
-      event_type: 'view',
-      product_id: 44600062,
-      category_id: '2103807459595387724',
-      category_code: null,
-      brand: 'shiseido',
-      price: 35.79,
-      user_id: 541312140,
-      user_session: '72d76fde-8bb3-4e00-8c23-a032dfed738c',
-    });
+    expect(e).toEqual(EXAMPLE_EVENT);
   });
 
   it('accepts price 0, remove_from_cart and an empty session', () => {

@@ -3,10 +3,10 @@ import type { ClickEvent } from '../../src/core/event.js';
 import { StorepulseError } from '../../src/core/errors.js';
 import { REJECT_REASONS, type RejectReason } from '../../src/core/row.js';
 import { CsvEventParser } from '../../src/sources/csv.js';
+import { EXAMPLE_EVENT, EXAMPLE_ROW } from '../helpers/events.js';
 
 const HEADER = 'event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session';
-const ROW =
-  '2019-10-01 00:00:00 UTC,view,44600062,2103807459595387724,,shiseido,35.79,541312140,72d76fde-8bb3-4e00-8c23-a032dfed738c';
+const ROW = EXAMPLE_ROW;
 
 interface Rejected {
   line: number;
@@ -84,17 +84,7 @@ describe('CsvEventParser: the well-formed dataset', () => {
     );
     expect(rejects).toEqual([]);
     expect(events).toHaveLength(2);
-    expect(events[0]).toEqual({
-      event_time: Date.UTC(2019, 9, 1),
-      event_type: 'view',
-      product_id: 44600062,
-      category_id: '2103807459595387724',
-      category_code: null,
-      brand: 'shiseido',
-      price: 35.79,
-      user_id: 541312140,
-      user_session: '72d76fde-8bb3-4e00-8c23-a032dfed738c',
-    });
+    expect(events[0]).toEqual(EXAMPLE_EVENT);
     expect(events[1]!.category_id).toBe('2053013555631882655');
     expect(typeof events[1]!.category_id).toBe('string');
     expect([parser.lines, parser.rows, parser.valid, parser.rejected]).toEqual([3, 2, 2, 0]);
