@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { StorepulseError } from '../core/errors.js';
+import type { ClickEvent } from '../core/event.js';
 import { inBatches } from '../pipeline/batches.js';
 import { type Pace, type PartitionKeyField, runSimulator } from '../pipeline/simulator.js';
 import { generateEvents, parseAttackList } from '../sources/synthetic/generator.js';
 import { createDeadLetterFile, defaultDeadLetterPath } from '../sources/deadletter.js';
-import { readEvents } from '../sources/reader.js';
+import { type ReadStats, readEvents } from '../sources/reader.js';
 import { openStreamWriter } from '../streams/uri.js';
 import { contextOf, intOption } from './context.js';
 import { createProgress } from './progress.js';
@@ -79,8 +80,8 @@ export function register(program: Command): void {
         total: opts.generate,
         quiet: ctx.quiet,
       });
-      let source: AsyncIterable<import('../core/event.js').ClickEvent[]>;
-      let readStats: ReturnType<typeof readEvents>['stats'] | undefined;
+      let source: AsyncIterable<ClickEvent[]>;
+      let readStats: ReadStats | undefined;
       const deadLetter = file ? createDeadLetterFile(defaultDeadLetterPath(ctx.dataDir, file)) : null;
       if (file) {
         const reader = readEvents(file, {
