@@ -1,7 +1,15 @@
 /**
  * The stream contract, shaped after Kinesis Data Streams: records carry a partition key, land on the
  * shard whose hash-key range holds MD5(partition key), and get a per-shard sequence number.
- * Backends: memory/ (in-process), stdio/ (NDJSON on stdout/stdin, for shell pipes).
+ *
+ * Two levels:
+ * - `StreamWriter` / `StreamReader`: what the pipeline uses (simulator writes, processor reads batches).
+ *   Backends: memory/ (in-process), stdio/ (NDJSON on stdout/stdin, for shell pipes), and every
+ *   `DurableStream` through streams/consumer.ts.
+ * - `DurableStream`: a stream that outlives processes, read per shard from a position, with consumer
+ *   checkpoints. Backends: embedded/ (the default, segment files under the data folder) and kinesis/
+ *   (Amazon Kinesis Data Streams, AWS SDK v3). One conformance suite (test/streams/conformance.test.ts)
+ *   runs against both. docs/streams.md documents the contract.
  */
 export interface PutEntry {
   partitionKey: string;
@@ -48,4 +56,106 @@ export interface StreamReader {
 /** Kinesis shard id form, `shardId-000000000003`. */
 export function shardIdOf(index: number): string {
   return `shardId-${String(index).padStart(12, '0')}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Durable streams
+
+/** Where a shard read starts: Kinesis's TRIM_HORIZON, LATEST, AT_ and AFTER_SEQUENCE_NUMBER. */
+export type StartPosition =
+  | { type: 'oldest' }
+  | { type: 'latest' }
+  | { type: 'at'; sequenceNumber: string }
+  | { type: 'after'; sequenceNumber: string };
+
+export interface ShardInfo {
+  shardId: string;
+  /** Set on a child of a split or merge: its records come after all of the parent's. */
+  parentShardId?: string;
+  /** The second parent of a merge. */
+  adjacentParentShardId?: string;
+  /** Inclusive 128-bit hash-key range, as decimal strings (Kinesis's form). */
+  startingHashKey: string;
+  endingHashKey: string;
+  /** Closed by a split or merge: takes no new records; readers drain it, then read its children. */
+  closed: boolean;
+}
+
+/** One step of a shard read. */
+export interface ShardRead {
+  /** In the shard's order; may be empty (a poll that found nothing new). */
+  records: StreamRecord[];
+  /** The shard is closed and this was its last batch (Kinesis: no NextShardIterator). */
+  shardEnded?: boolean;
+  /** How far the reader is behind the shard's newest record, in ms, when the backend knows. */
+  millisBehindLatest?: number;
+}
+
+export interface ReadShardOptions {
+  signal?: AbortSignal;
+  /** Most records per batch (backend default otherwise; Kinesis allows at most 10,000). */
+  limit?: number;
+  /** Stop once caught up with the shard's tip instead of waiting for more. */
+  untilCaughtUp?: boolean;
+}
+
+/** `positions[shardId]` once a closed shard has been read to its end. */
+export const SHARD_END = 'SHARD_END';
+
+export interface Checkpoint {
+  /** shardId → sequence number of the last record fully processed, or SHARD_END. */
+  positions: Record<string, string>;
+  /** Opaque consumer state saved atomically with the positions (e.g. the processor's open windows). */
+  state?: string;
+  /** Epoch ms of the save. */
+  updatedAt: number;
+}
+
+/** Consumer checkpoints of one stream. A save replaces the consumer's previous checkpoint atomically. */
+export interface CheckpointStore {
+  load(consumer: string): Promise<Checkpoint | undefined>;
+  save(consumer: string, checkpoint: Checkpoint): Promise<void>;
+  /** Consumers with a checkpoint, sorted. */
+  consumers(): Promise<string[]>;
+}
+
+export interface ShardStats {
+  shardId: string;
+  closed: boolean;
+  /** Records and bytes held (after retention); undefined when the backend cannot tell (Kinesis). */
+  records?: number;
+  bytes?: number;
+  oldestSequenceNumber?: string;
+  newestSequenceNumber?: string;
+}
+
+/**
+ * A stream that outlives processes. `putRecords` (from StreamWriter) resolves once the records are
+ * accepted durably as the backend defines it; each record's shard and sequence number come back in
+ * order. Sequence numbers of a shard compare with `compareSequenceNumbers`.
+ */
+export interface DurableStream extends StreamWriter {
+  listShards(): Promise<ShardInfo[]>;
+  /**
+   * Reads one shard from `from`, in order. Yields batches as records arrive (waiting or polling when
+   * caught up) until: the shard is closed and drained (the last batch has `shardEnded`), the stream is
+   * sealed and the shard drained, `untilCaughtUp` and the tip is reached, or `signal` aborts.
+   */
+  readShard(shardId: string, from: StartPosition, opts?: ReadShardOptions): AsyncIterable<ShardRead>;
+  readonly checkpoints: CheckpointStore;
+  stats(): Promise<ShardStats[]>;
+  /**
+   * StreamWriter.close: the writer is done. It seals the stream where the backend can (embedded:
+   * readers end once drained, until a writer opens it again; Kinesis: nothing to seal) and releases
+   * the process's resources.
+   */
+  close(): Promise<void>;
+  /** Releases the process's resources (and the writer lock) without sealing: a stop, not an end. */
+  release(): Promise<void>;
+}
+
+/** Orders two sequence numbers of one shard (decimal strings; longer is later). */
+export function compareSequenceNumbers(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
 }
