@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../../src/core/config.js';
 import { ReferenceRule, REFERENCE_RULE } from '../../src/core/rules/reference.js';
-import { ev } from '../helpers/events.js';
+import { ev, T0 } from '../helpers/events.js';
 
 const cfg = DEFAULT_CONFIG.detect;
 const fixedNow = () => Date.UTC(2026, 0, 1);
@@ -86,5 +86,25 @@ describe('reference rule: count > 5 per user per 10 s tumbling window', () => {
       rule.advance(newest - rule.latenessMs);
     }
     expect(rule.getStats().openWindows).toBeLessThanOrEqual(3);
+  });
+
+  it('resumes from a snapshot exactly as if it had never stopped', () => {
+    const first = burst(1, 4, 0);
+    const rest = [...burst(1, 3, 2_000), ...burst(2, 12, 30_000), ev(3, 60_000)];
+    const straight = new ReferenceRule(cfg, fixedNow);
+    straight.add([...first, ev(2, 15_000)]);
+    straight.advance(15_000 + T0 - straight.latenessMs);
+    straight.add(rest);
+    const expected = straight.flush();
+
+    const before = new ReferenceRule(cfg, fixedNow);
+    before.add([...first, ev(2, 15_000)]);
+    before.advance(15_000 + T0 - before.latenessMs);
+    const after = new ReferenceRule(cfg, fixedNow);
+    after.restore(before.snapshot());
+    expect(after.getStats()).toEqual(before.getStats());
+    after.add(rest);
+    expect(after.flush()).toEqual(expected);
+    expect(expected.map((a) => a.user_id)).toEqual([1, 2]);
   });
 });

@@ -135,6 +135,40 @@ export class ReferenceRule {
     return this.advance(Infinity);
   }
 
+  /** The rule's state as JSON, for a checkpoint: open windows, the watermark and the counters. */
+  snapshot(): string {
+    const windows: [number, [number, number, number, number][]][] = [];
+    for (const [start, users] of this.windows) {
+      windows.push([start, [...users].map(([u, s]) => [u, s.count, s.first, s.last])]);
+    }
+    return JSON.stringify({
+      v: 1,
+      windows,
+      closedUntil: Number.isFinite(this.closedUntil) ? this.closedUntil : null,
+      watermark: Number.isFinite(this.watermark) ? this.watermark : null,
+      counters: this.counters,
+    });
+  }
+
+  /** Restores a `snapshot()` into a fresh rule (before any `add`). */
+  restore(snapshot: string): void {
+    const s = JSON.parse(snapshot) as {
+      v: number;
+      windows: [number, [number, number, number, number][]][];
+      closedUntil: number | null;
+      watermark: number | null;
+      counters: ReferenceRule['counters'];
+    };
+    if (s.v !== 1) throw new Error(`unknown reference rule snapshot version ${String(s.v)}`);
+    this.windows.clear();
+    for (const [start, users] of s.windows) {
+      this.windows.set(start, new Map(users.map(([u, count, first, last]) => [u, { count, first, last }])));
+    }
+    this.closedUntil = s.closedUntil ?? -Infinity;
+    this.watermark = s.watermark ?? -Infinity;
+    Object.assign(this.counters, s.counters);
+  }
+
   getStats(): DetectorStats {
     let openKeys = 0;
     for (const u of this.windows.values()) openKeys += u.size;
