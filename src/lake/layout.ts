@@ -4,6 +4,7 @@
  *
  *   <lakeDir>/events/event_date=YYYY-MM-DD/part-<runId>-<flush>-<n>.parquet   published data
  *   <lakeDir>/_staging/<runId>/<flush>/...                                    files being written
+ *   <lakeDir>/_progress/<name>.json                  stream positions published (writer.ts)
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -22,6 +23,10 @@ export function stagingDir(lakeDir: string): string {
 }
 
 /** The glob every reader uses: exactly one partition level, published `.parquet` files only. */
+export function progressDir(lakeDir: string): string {
+  return path.join(lakeDir, '_progress');
+}
+
 export function eventsGlob(lakeDir: string): string {
   return path.join(eventsDir(lakeDir), '*', '*.parquet');
 }

@@ -6,17 +6,24 @@
  * connection, in the background, while new rows go into a fresh buffer; at most one write is in
  * flight, so memory stays within about two buffers. Finished files are then renamed into their
  * partition folders under names no other flush or run uses, so readers never see a half-written file.
+ *
+ * A flush publishes all or nothing: before the first rename, a commit manifest listing every rename
+ * (and, with `progress`, the stream positions the flush reaches) is written into the staging folder.
+ * A writer that opens after a crash finishes the renames of every committed flush it finds and drops
+ * the rest. So the lake holds, per stream shard, exactly the records up to the positions in
+ * `_progress/<name>.json` (readLakeProgress): that is how the processor lands each record once.
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ClickEvent } from '../core/event.js';
 import { StorepulseError } from '../core/errors.js';
 import { EventBuffer } from './buffer.js';
 import { type DuckDB, openDuckDB, sqlString } from './duckdb.js';
-import { eventsDir, stagingDir } from './layout.js';
+import { eventsDir, progressDir, stagingDir } from './layout.js';
+import { failpoint } from '../core/failpoint.js';
 
 export { lakeRowCount } from './catalog.js';
 
@@ -33,6 +40,22 @@ export interface LakeWriterOptions {
   lakeDir: string;
   /** Rows buffered before a file set is written (default 200,000). Memory is about two buffers. */
   flushRows?: number;
+  /**
+   * Publish with each flush the last stream sequence number per shard that it holds, under this
+   * name (a stream consumer's), atomically with the flush's files. Records must come in shard order.
+   */
+  progress?: string;
+}
+
+/** Stream shard → sequence number of the last record published to the lake. */
+export type LakeProgress = Record<string, string>;
+
+const COMMIT_FILE = '_commit.json';
+
+interface CommitManifest {
+  /** [staged file, published path] pairs. */
+  renames: [string, string][];
+  progress?: { name: string; positions: LakeProgress };
 }
 
 export interface LakeSummary {
@@ -71,6 +94,8 @@ interface SealedBuffer {
   buffer: EventBuffer;
   dictionary: string[];
   flush: number;
+  /** Positions reached once this buffer is published (a copy). */
+  positions: LakeProgress;
 }
 
 function compactUtcStamp(ms: number): string {
@@ -104,10 +129,19 @@ export class LakeWriter {
   /** A failed background write breaks the writer: its rows are lost, so nothing may follow silently. */
   private failure: Error | null = null;
   private closed = false;
+  private readonly positions: LakeProgress = {};
+  private readonly progressName: string | undefined;
   private readonly summary = { rows: 0, files: 0, partitions: new Set<string>() };
 
-  private constructor(db: DuckDB, copyConnection: DuckDBConnection, lakeDir: string, flushRows: number) {
+  private constructor(
+    db: DuckDB,
+    copyConnection: DuckDBConnection,
+    lakeDir: string,
+    flushRows: number,
+    progressName: string | undefined,
+  ) {
     this.db = db;
+    this.progressName = progressName;
     this.copyConnection = copyConnection;
     this.lakeDir = lakeDir;
     this.flushRows = flushRows;
@@ -128,14 +162,17 @@ export class LakeWriter {
         cause: err,
       });
     }
-    await removeStaleStaging(lakeDir);
+    await recoverStaging(lakeDir);
     // Insertion order does not matter in the lake; dropping it lets the COPY stream with less memory.
     // The JS thread filling buffers needs a core of its own: DuckDB gets the others (measured on
     // 2 cores: one DuckDB thread costs a fifth less CPU per event than two, at the same rate).
     const threads = Math.max(1, Math.min(4, os.availableParallelism() - 1));
     const db = await openDuckDB({ preserve_insertion_order: 'false', threads: String(threads) });
     const copyConnection = await db.instance.connect();
-    const writer = new LakeWriter(db, copyConnection, lakeDir, flushRows);
+    const writer = new LakeWriter(db, copyConnection, lakeDir, flushRows, opts.progress);
+    // Progress carries on from earlier runs: a shard this run does not reach keeps its position.
+    if (opts.progress !== undefined)
+      Object.assign(writer.positions, await readLakeProgress(lakeDir, opts.progress));
     writer.buffer = await writer.newBuffer();
     return writer;
   }
@@ -148,6 +185,10 @@ export class LakeWriter {
   write(records: LakeRecord[]): Promise<void> {
     return this.exclusive(async () => {
       for (let i = 0; i < records.length; i++) checkRecord(records[i]!);
+      if (this.progressName !== undefined) {
+        for (const r of records)
+          if (r.shard !== undefined && r.seq !== undefined) this.positions[r.shard] = r.seq;
+      }
       let i = 0;
       while (i < records.length) {
         i = this.buffer.add(records, i, this.flushRows - this.buffer.rows);
@@ -212,6 +253,7 @@ export class LakeWriter {
       buffer: this.buffer,
       dictionary: this.buffer.seal(),
       flush: ++this.flushCounter,
+      positions: { ...this.positions },
     };
     await this.settle();
     this.buffer = await this.newBuffer();
@@ -232,7 +274,7 @@ export class LakeWriter {
     }
   }
 
-  private async writeOut({ buffer, dictionary, flush }: SealedBuffer): Promise<void> {
+  private async writeOut({ buffer, dictionary, flush, positions }: SealedBuffer): Promise<void> {
     const con = this.copyConnection;
     const dict = `dict_${flush}`;
     const staging = path.join(stagingDir(this.lakeDir), this.runId, String(flush).padStart(5, '0'));
@@ -256,35 +298,37 @@ export class LakeWriter {
     } finally {
       await con.run(`${buffer.dropSql()}; DROP TABLE IF EXISTS ${dict}`);
     }
-    await this.publish(staging, flush);
+    await this.publish(staging, flush, positions);
     this.summary.rows += buffer.rows;
   }
 
-  /** Renames each staged file into its partition folder under a name no other flush or run uses. */
-  private async publish(staging: string, flush: number): Promise<void> {
+  /**
+   * Publishes a staged flush: every file synced, then the commit manifest, then the renames (each
+   * into its partition folder under a name no other flush or run uses) and the progress file.
+   */
+  private async publish(staging: string, flush: number, positions: LakeProgress): Promise<void> {
     const flushTag = String(flush).padStart(5, '0');
     try {
+      const manifest: CommitManifest = { renames: [] };
       for (const dir of (await readdir(staging)).sort()) {
         const m = /^event_date=(\d{4}-\d{2}-\d{2})$/.exec(dir);
         if (!m) continue;
-        const target = path.join(eventsDir(this.lakeDir), dir);
-        await mkdir(target, { recursive: true });
         const files = (await readdir(path.join(staging, dir))).filter((f) => f.endsWith('.parquet')).sort();
         for (let i = 0; i < files.length; i++) {
-          const name = `part-${this.runId}-${flushTag}-${i}.parquet`;
           const from = path.join(staging, dir, files[i]!);
           // On disk before it is visible, so a power cut cannot publish an empty file either.
-          const fh = await open(from, 'r');
-          try {
-            await fh.sync();
-          } finally {
-            await fh.close();
-          }
-          await rename(from, path.join(target, name));
-          this.summary.files++;
+          await syncFile(from);
+          manifest.renames.push([
+            from,
+            path.join(eventsDir(this.lakeDir), dir, `part-${this.runId}-${flushTag}-${i}.parquet`),
+          ]);
           this.summary.partitions.add(m[1]!);
         }
       }
+      if (this.progressName !== undefined) manifest.progress = { name: this.progressName, positions };
+      await writeFileDurably(path.join(staging, COMMIT_FILE), JSON.stringify(manifest));
+      await applyCommit(this.lakeDir, manifest);
+      this.summary.files += manifest.renames.length;
       await rm(staging, { recursive: true, force: true });
     } catch (err) {
       throw ioError(`publishing ${staging} failed`, err);
@@ -292,13 +336,77 @@ export class LakeWriter {
   }
 }
 
-/** Removes staging folders of runs that stopped more than an hour ago (they never published). */
-async function removeStaleStaging(lakeDir: string): Promise<void> {
+/** Positions published under `name` (LakeWriterOptions.progress); empty when none were. */
+export async function readLakeProgress(lakeDir: string, name: string): Promise<LakeProgress> {
+  try {
+    return JSON.parse(await readFile(progressPath(lakeDir, name), 'utf8')) as LakeProgress;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw ioError(`reading the progress of ${name}`, err);
+  }
+}
+
+function progressPath(lakeDir: string, name: string): string {
+  return path.join(progressDir(lakeDir), `${encodeURIComponent(name)}.json`);
+}
+
+async function syncFile(file: string): Promise<void> {
+  const fh = await open(file, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Writes a small file so that it is either absent or whole: temp file, fsync, rename. */
+async function writeFileDurably(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, text);
+  await syncFile(tmp);
+  await rename(tmp, file);
+}
+
+/** Performs a manifest's renames (those not done yet) and its progress; safe to repeat. */
+async function applyCommit(lakeDir: string, manifest: CommitManifest): Promise<void> {
+  for (const [from, to] of manifest.renames) {
+    await mkdir(path.dirname(to), { recursive: true });
+    failpoint('lake.mid-publish');
+    try {
+      await rename(from, to);
+    } catch (err) {
+      // Done already, by this writer before a crash or by another writer's recovery.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  const p = manifest.progress;
+  if (p) {
+    await mkdir(progressDir(lakeDir), { recursive: true });
+    await writeFileDurably(progressPath(lakeDir, p.name), JSON.stringify(p.positions));
+  }
+}
+
+/**
+ * After a crash: finishes every committed flush (in order) and removes staging folders of runs that
+ * stopped more than an hour ago without committing (a younger one may belong to a live writer).
+ */
+async function recoverStaging(lakeDir: string): Promise<void> {
   const root = stagingDir(lakeDir);
   const now = Date.now();
-  for (const name of await readdir(root).catch(() => [] as string[])) {
-    const p = path.join(root, name);
-    const s = await stat(p).catch(() => null);
-    if (s && now - s.mtimeMs > STALE_STAGING_MS) await rm(p, { recursive: true, force: true });
+  for (const run of (await readdir(root).catch(() => [] as string[])).sort()) {
+    const runDir = path.join(root, run);
+    for (const flush of (await readdir(runDir).catch(() => [] as string[])).sort()) {
+      const dir = path.join(runDir, flush);
+      const text = await readFile(path.join(dir, COMMIT_FILE), 'utf8').catch(() => null);
+      if (text === null) continue;
+      try {
+        await applyCommit(lakeDir, JSON.parse(text) as CommitManifest);
+      } catch (err) {
+        throw ioError(`finishing the committed flush ${dir}`, err);
+      }
+      await rm(dir, { recursive: true, force: true });
+    }
+    const s = await stat(runDir).catch(() => null);
+    if (s && now - s.mtimeMs > STALE_STAGING_MS) await rm(runDir, { recursive: true, force: true });
   }
 }

@@ -1,4 +1,13 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,7 +16,7 @@ import { StorepulseError } from '../../src/core/errors.js';
 import { openDuckDB, queryPlain } from '../../src/lake/duckdb.js';
 import { eventsSource } from '../../src/lake/catalog.js';
 import { eventsGlob, listLakeFiles } from '../../src/lake/layout.js';
-import { type LakeRecord, LakeWriter, lakeRowCount } from '../../src/lake/writer.js';
+import { type LakeRecord, LakeWriter, lakeRowCount, readLakeProgress } from '../../src/lake/writer.js';
 
 const dirs: string[] = [];
 function tempLake(): string {
@@ -263,6 +272,58 @@ describe('LakeWriter', () => {
     await w.close();
     expect(await lakeRowCount(lakeDir)).toBe(10);
     expect((await readLake(lakeDir)).length).toBe(10);
+  });
+
+  it('publishes stream progress with each flush, and finishes a committed flush after a crash', async () => {
+    const lakeDir = tempLake();
+    const w = await LakeWriter.open({ lakeDir, progress: 'embedded:s1/process' });
+    await w.write(RECORDS);
+    expect(await readLakeProgress(lakeDir, 'embedded:s1/process')).toEqual({});
+    await w.flush();
+    const after = { 'shardId-000000000001': RECORDS[2]!.seq, 'shardId-000000000002': '1' };
+    expect(await readLakeProgress(lakeDir, 'embedded:s1/process')).toEqual(after);
+    await w.close();
+    // A later run that reaches one shard only keeps the other's position.
+    const w2 = await LakeWriter.open({ lakeDir, progress: 'embedded:s1/process' });
+    await w2.write([{ ...RECORDS[5]!, seq: '2' }]);
+    await w2.close();
+    expect(await readLakeProgress(lakeDir, 'embedded:s1/process')).toEqual({
+      ...after,
+      'shardId-000000000002': '2',
+    });
+
+    // A crash between the commit manifest and the renames: the next writer finishes the flush.
+    const [published] = await listLakeFiles(lakeDir);
+    const staged = path.join(
+      lakeDir,
+      '_staging',
+      'crashed',
+      '00007',
+      'event_date=2019-10-01',
+      'data_0.parquet',
+    );
+    mkdirSync(path.dirname(staged), { recursive: true });
+    writeFileSync(staged, readFileSync(published!.path));
+    const target = path.join(lakeDir, 'events', 'event_date=2019-10-01', 'part-crashed-00007-0.parquet');
+    const progress = { 'shardId-000000000001': '9'.repeat(56) };
+    writeFileSync(
+      path.join(lakeDir, '_staging', 'crashed', '00007', '_commit.json'),
+      JSON.stringify({
+        renames: [[staged, target]],
+        progress: { name: 'embedded:s1/process', positions: progress },
+      }),
+    );
+    // An uncommitted flush of the same run is not published.
+    const uncommitted = path.join(lakeDir, '_staging', 'crashed', '00008', 'event_date=2019-10-01');
+    mkdirSync(uncommitted, { recursive: true });
+    writeFileSync(path.join(uncommitted, 'data_0.parquet'), readFileSync(published!.path));
+
+    const filesBefore = (await listLakeFiles(lakeDir)).length;
+    await (await LakeWriter.open({ lakeDir })).close();
+    expect(existsSync(target)).toBe(true);
+    expect(existsSync(path.join(lakeDir, '_staging', 'crashed', '00007'))).toBe(false);
+    expect(await readLakeProgress(lakeDir, 'embedded:s1/process')).toEqual(progress);
+    expect((await listLakeFiles(lakeDir)).length).toBe(filesBefore + 1);
   });
 
   it('keeps up with a high event rate', async () => {
