@@ -9,6 +9,7 @@ import { register as inspect } from './inspect.js';
 import { register as processCmd } from './process.js';
 import { register as report } from './report.js';
 import { register as simulate } from './simulate.js';
+import { register as streams } from './streams.js';
 
 export function buildProgram(): Command {
   const program = new Command('storepulse')
@@ -19,7 +20,8 @@ export function buildProgram(): Command {
     .option('-q, --quiet', 'no progress or log lines on stderr')
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [demo, generate, inspect, simulate, processCmd, alerts, report]) register(program);
+  for (const register of [demo, generate, inspect, simulate, processCmd, streams, alerts, report])
+    register(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -2,17 +2,23 @@ import type { Command } from 'commander';
 import { TIME_FIELDS, type TimeField } from '../core/config.js';
 import { StorepulseError } from '../core/errors.js';
 import { ConsoleNotifier } from '../notify/console/notifier.js';
-import { runProcessor } from '../pipeline/processor.js';
+import { type ProcessorOptions, runProcessor } from '../pipeline/processor.js';
 import { createDeadLetterFile, defaultDeadLetterPath } from '../sources/deadletter.js';
 import { SqliteAlertStore } from '../stores/sqlite/alert-store.js';
-import { openStreamReader } from '../streams/uri.js';
-import { contextOf } from './context.js';
-import { alertStorePath, lakeDir } from './paths.js';
+import { StreamConsumer } from '../streams/consumer.js';
+import type { DurableStream, StreamWriter } from '../streams/types.js';
+import { openDurableStream, openPipeReader, openStreamWriter, parseStreamUri } from '../streams/uri.js';
+import { contextOf, intOption } from './context.js';
+import { alertStorePath, DEFAULT_STREAM_1, DEFAULT_STREAM_2, lakeDir, streamPlace } from './paths.js';
 import { createProgress } from './progress.js';
 import { stopSignal } from './signals.js';
 
 interface ProcessOptions {
   from: string;
+  alertsTo: string;
+  consumer: string;
+  startAt: string;
+  idleExit?: number;
   timeField?: string;
   lake: boolean;
 }
@@ -21,7 +27,23 @@ export function register(program: Command): void {
   program
     .command('process')
     .description('detect high-rate users on stream 1, store and notify alerts, copy events to the lake')
-    .option('--from <uri>', 'stream to read: - (NDJSON records on stdin)', '-')
+    .option(
+      '--from <uri>',
+      'stream 1: embedded://NAME, kinesis://NAME?region=…&endpoint=…, or - (NDJSON on stdin)',
+      DEFAULT_STREAM_1,
+    )
+    .option(
+      '--alerts-to <uri>',
+      'stream 2, every alert as a JSON record (none: no alert stream)',
+      DEFAULT_STREAM_2,
+    )
+    .option('--consumer <name>', 'checkpoint name: a restart resumes from its checkpoint', 'process')
+    .option('--start-at <where>', 'without a checkpoint, start at the oldest record or the latest', 'oldest')
+    .option(
+      '--idle-exit <seconds>',
+      'stop after this long without a record (Kinesis streams never end)',
+      intOption('--idle-exit'),
+    )
     .option('--time-field <field>', `window on ${TIME_FIELDS.join(' or ')} (default event_time)`)
     .option('--no-lake', 'do not copy events to the Parquet lake')
     .action(async (opts: ProcessOptions, cmd: Command) => {
@@ -30,35 +52,83 @@ export function register(program: Command): void {
       if (!TIME_FIELDS.includes(timeField)) {
         throw new StorepulseError('USAGE', `--time-field takes ${TIME_FIELDS.join(' or ')}`);
       }
+      if (opts.startAt !== 'oldest' && opts.startAt !== 'latest') {
+        throw new StorepulseError('USAGE', '--start-at takes oldest or latest');
+      }
+      const from = parseStreamUri(opts.from, '--from');
+      const place = streamPlace(ctx);
       const stop = stopSignal(ctx.log);
-      const reader = openStreamReader(opts.from);
-      const store = new SqliteAlertStore(alertStorePath(ctx), ctx.config.detect.appServer);
-      const notifier = new ConsoleNotifier(process.stderr, 50);
-      const deadLetter = createDeadLetterFile(defaultDeadLetterPath(ctx.dataDir, `process-${reader.name}`));
+      const resources: { close(): Promise<void> }[] = [];
       try {
-        // DuckDB takes a second to load: only commands that use it pay for it.
-        const { LakeWriter } = await import('../lake/writer.js');
-        const lake = opts.lake ? await LakeWriter.open({ lakeDir: lakeDir(ctx) }) : undefined;
+        let durable: DurableStream | undefined;
+        let run: Pick<ProcessorOptions, 'reader' | 'checkpoint' | 'lakeHas'>;
+        // The lake's progress is kept per stream and consumer, so each record lands once.
+        const progressName = from.kind === 'pipe' ? undefined : `${from.kind}:${from.name}/${opts.consumer}`;
+        const { LakeWriter, readLakeProgress } = await import('../lake/writer.js');
+        // Opened first: it finishes a flush a crash interrupted, and with it the lake's progress.
+        const lake = opts.lake
+          ? await LakeWriter.open({ lakeDir: lakeDir(ctx), progress: progressName })
+          : undefined;
+        if (lake) resources.push({ close: async () => void (await lake.close().catch(() => undefined)) });
+        if (from.kind === 'pipe') {
+          run = { reader: openPipeReader() };
+        } else {
+          durable = await openDurableStream(from, place, 'read');
+          resources.push({ close: () => durable!.close() });
+          const consumer = await StreamConsumer.open({
+            stream: durable,
+            consumer: opts.consumer,
+            startAt: opts.startAt,
+            idleExitMs: opts.idleExit === undefined ? undefined : opts.idleExit * 1000,
+          });
+          if (consumer.startedFrom) ctx.log(`resuming ${opts.from} from checkpoint '${opts.consumer}'`);
+          run = {
+            reader: consumer,
+            checkpoint: {
+              to: consumer,
+              everyRecords: ctx.config.streams.checkpointRecords,
+              everyMs: ctx.config.streams.checkpointSeconds * 1000,
+            },
+            lakeHas: lake ? await readLakeProgress(lakeDir(ctx), progressName!) : undefined,
+          };
+        }
+        let alertStream: StreamWriter | undefined;
+        if (opts.alertsTo !== 'none') {
+          const w = await openStreamWriter(opts.alertsTo, place);
+          alertStream = w;
+          // Stopped by a signal, this run is not the end of stream 2: release it without sealing.
+          resources.push({
+            close: () => (stop.signal.aborted && 'release' in w ? (w as DurableStream).release() : w.close()),
+          });
+        }
+        const store = new SqliteAlertStore(alertStorePath(ctx), ctx.config.detect.appServer);
+        resources.push(store);
+        const notifier = new ConsoleNotifier(process.stderr, 50);
+        resources.push(notifier);
+        const deadLetter = createDeadLetterFile(
+          defaultDeadLetterPath(ctx.dataDir, `process-${run.reader.name}`),
+        );
+        resources.push(deadLetter);
         const progress = createProgress({ label: 'process', unit: 'events', quiet: ctx.quiet });
         const stats = await runProcessor({
-          reader,
+          ...run,
           detect: { ...ctx.config.detect, timeField },
           store,
           notifier,
           lake,
+          alertStream,
           signal: stop.signal,
           deadLetter,
           onProgress: (s) => progress.update(s.records, `${s.newAlerts} alerts`),
         });
         const lakeSummary = await lake?.close();
         progress.finish(`${stats.newAlerts} new alerts`);
-        process.stdout.write(
+        // With alerts on stdout (`--alerts-to -`), the run's figures go to stderr.
+        (opts.alertsTo === '-' ? process.stderr : process.stdout).write(
           `${JSON.stringify({ ...stats, lake: lakeSummary ?? null, deadLetter: deadLetter.count > 0 ? deadLetter.path : null }, null, 2)}\n`,
         );
       } finally {
-        await deadLetter.close();
-        await notifier.close();
-        await store.close();
+        for (const r of resources.reverse()) await r.close();
         stop.dispose();
       }
     });

@@ -1,13 +1,17 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { StorepulseError } from '../core/errors.js';
 import type { ClickEvent } from '../core/event.js';
 import { inBatches } from '../pipeline/batches.js';
+import { readResumeTail, type ResumeTail } from '../pipeline/resume.js';
 import { type Pace, type PartitionKeyField, runSimulator } from '../pipeline/simulator.js';
 import { generateEvents, parseAttackList } from '../sources/synthetic/generator.js';
 import { createDeadLetterFile, defaultDeadLetterPath } from '../sources/deadletter.js';
 import { type ReadStats, readEvents } from '../sources/reader.js';
+import type { DurableStream, StreamWriter } from '../streams/types.js';
 import { openStreamWriter } from '../streams/uri.js';
 import { contextOf, intOption } from './context.js';
+import { DEFAULT_STREAM_1, streamPlace } from './paths.js';
 import { createProgress } from './progress.js';
 import { stopSignal } from './signals.js';
 
@@ -22,6 +26,21 @@ interface SimulateOptions {
   partitionKey?: string;
   limit?: number;
   maxLineBytes?: number;
+  fromStart?: boolean;
+}
+
+/** What a resumable replay saves in the stream's checkpoints (consumer `simulate:<source>`). */
+interface SimulateCheckpoint {
+  delivered: number;
+  done: boolean;
+  /** Shards that were empty when the replay began. */
+  emptyAtStart: string[];
+}
+
+const CHECKPOINT_EVERY_MS = 1000;
+
+function isDurable(w: StreamWriter): w is DurableStream {
+  return 'checkpoints' in w;
 }
 
 const KEYS: PartitionKeyField[] = ['category_id', 'user_id', 'user_session', 'product_id'];
@@ -52,7 +71,11 @@ export function register(program: Command): void {
       'replay a dataset (or generated events) into stream 1, adding txn_timestamp, keyed by category_id',
     )
     .argument('[file]', 'dataset: .csv, .csv.gz, .zip or - for stdin')
-    .option('--to <uri>', 'stream to write: - (NDJSON records on stdout)', '-')
+    .option(
+      '--to <uri>',
+      'stream to write: embedded://NAME, kinesis://NAME?region=…&endpoint=…, or - (NDJSON on stdout)',
+      DEFAULT_STREAM_1,
+    )
     .option('--generate <n>', 'replay n generated events instead of a file', intOption('--generate'))
     .option('--seed <s>', 'generator seed', intOption('--seed', 0), 1)
     .option('--attacks <list>', 'generator attack profiles (comma list or all)')
@@ -62,6 +85,7 @@ export function register(program: Command): void {
     .option('--partition-key <field>', `partition key: ${KEYS.join(', ')} (default category_id)`)
     .option('--limit <n>', 'stop after n events', intOption('--limit'))
     .option('--max-line-bytes <n>', 'longest dataset line accepted', intOption('--max-line-bytes', 256))
+    .option('--from-start', 'replay from the first event even if an earlier run delivered some')
     .action(async (file: string | undefined, opts: SimulateOptions, cmd: Command) => {
       const ctx = contextOf(cmd);
       const pace = paceOf(opts);
@@ -72,8 +96,54 @@ export function register(program: Command): void {
       if ((file === undefined) === (opts.generate === undefined)) {
         throw new StorepulseError('USAGE', 'give a dataset file or --generate N (one of them)');
       }
-      const stream = openStreamWriter(opts.to);
+      const stream = await openStreamWriter(opts.to, streamPlace(ctx));
       const stop = stopSignal(ctx.log);
+      // A durable stream remembers how far a replay of this source got, so a restart resumes there.
+      const durable = isDurable(stream) ? stream : undefined;
+      const checkpointName = `simulate:${
+        file
+          ? path.resolve(file)
+          : `generate:${opts.generate}:seed=${opts.seed}:attacks=${opts.attacks ?? ''}`
+      }`;
+      const resumed = durable && !opts.fromStart ? await durable.checkpoints.load(checkpointName) : undefined;
+      const previous = resumed?.state ? (JSON.parse(resumed.state) as SimulateCheckpoint) : undefined;
+      if (previous?.done) {
+        ctx.log(
+          `${opts.to} already holds all ${previous.delivered} events of this source; ` +
+            'use --from-start to replay it again',
+        );
+        await stream.close();
+        stop.dispose();
+        return;
+      }
+      const positions: Record<string, string> = { ...resumed?.positions };
+      const emptyAtStart = previous?.emptyAtStart ?? [];
+      const save = async (delivered: number, done: boolean) => {
+        const state: SimulateCheckpoint = { delivered, done, emptyAtStart };
+        await durable!.checkpoints.save(checkpointName, {
+          positions,
+          state: JSON.stringify(state),
+          updatedAt: Date.now(),
+        });
+        savedAt = Date.now();
+      };
+      let savedAt = 0;
+      let tail: ResumeTail | undefined;
+      if (durable && previous) {
+        tail = await readResumeTail(durable, positions, emptyAtStart, partitionKey);
+        ctx.log(
+          `resuming after ${previous.delivered} events delivered; ` +
+            `${tail.found} records put after that are matched, not sent again`,
+        );
+      } else if (durable) {
+        // Where each shard ends before this replay: a restart reads back what it put after that.
+        for (const s of await durable.stats()) {
+          if (s.newestSequenceNumber !== undefined) positions[s.shardId] = s.newestSequenceNumber;
+          else if (s.records === 0) emptyAtStart.push(s.shardId);
+        }
+        await save(0, false);
+        savedAt = 0;
+      }
       const progress = createProgress({
         label: 'simulate',
         unit: 'events',
@@ -107,10 +177,21 @@ export function register(program: Command): void {
           partitionKey,
           pace,
           limit: opts.limit,
+          skip: previous?.delivered,
+          alreadySent: tail?.alreadySent,
           signal: stop.signal,
           onProgress: (n) => progress.update(n),
+          onAcked: async (delivered, results) => {
+            if (!durable) return;
+            for (const r of results) positions[r.shardId] = r.sequenceNumber;
+            if (Date.now() - savedAt >= CHECKPOINT_EVERY_MS) await save(delivered, false);
+          },
         });
-        await stream.close();
+        const stopped = stop.signal.aborted;
+        const exhausted = !stopped && (opts.limit === undefined || stats.sent < opts.limit);
+        if (durable) await save((previous?.delivered ?? 0) + stats.passedOver + stats.sent, exhausted);
+        // The end of a replay seals the embedded log (its readers end once drained); a stop does not.
+        await (stopped && durable ? durable.release() : stream.close());
         progress.finish(readStats?.rejected ? `${readStats.rejected} rejected rows` : undefined);
         ctx.log(
           `sent ${stats.sent} events in ${stats.seconds.toFixed(1)}s to ${stream.name}` +

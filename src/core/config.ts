@@ -25,6 +25,33 @@ const simulateSchema = z
   })
   .strict();
 
+/** The embedded log (streams/embedded/; docs/streams-embedded.md). */
+const streamsSchema = z
+  .object({
+    /** batch: fsync before a put is acknowledged; interval: every fsyncIntervalMs; none: the OS decides. */
+    durability: z.enum(['batch', 'interval', 'none']).default('batch'),
+    fsyncIntervalMs: z.number().int().positive().default(1000),
+    segmentBytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .default(64 * 1024 * 1024),
+    /** Oldest segments go once a stream holds more than this many bytes, or after retentionHours. */
+    retentionBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(10 * 1024 ** 3),
+    retentionHours: z
+      .number()
+      .positive()
+      .default(7 * 24),
+    /** Records the processor handles between checkpoints, and the longest wall time between them. */
+    checkpointRecords: z.number().int().positive().default(200_000),
+    checkpointSeconds: z.number().positive().default(5),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     dataDir: z.string().min(1).optional(),
@@ -35,11 +62,13 @@ export const configSchema = z
       .default(64 * 1024),
     detect: detectSchema.default(detectSchema.parse({})),
     simulate: simulateSchema.default(simulateSchema.parse({})),
+    streams: streamsSchema.default(streamsSchema.parse({})),
   })
   .strict();
 
 export type Config = z.infer<typeof configSchema>;
 export type DetectConfig = Config['detect'];
+export type StreamsConfig = Config['streams'];
 
 export const DEFAULT_CONFIG: Config = configSchema.parse({});
 

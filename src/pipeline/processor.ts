@@ -2,6 +2,11 @@
  * The stream processor: decodes stream-1 records, runs detection with a watermark per shard (the
  * minimum over shards, as Flink does over Kinesis shards), stores alerts, notifies high severity, and
  * hands every valid event to the lake sink (the reference's Firehose copy).
+ *
+ * Resumable runs (a durable stream): every so often the lake is flushed and the consumer checkpoint
+ * saves the stream positions with the detector's open windows. After a crash the run restarts from
+ * that checkpoint: records the lake already holds (its published progress) are not written again,
+ * and re-fired alerts keep their ids, so the store keeps one of each and notifies none twice.
  */
 import type { Alert, Severity } from '../core/alert.js';
 import { decodeRecord } from '../core/codec.js';
@@ -12,11 +17,35 @@ import { ReferenceRule, type DetectorStats } from '../core/rules/reference.js';
 import type { Notifier } from '../notify/types.js';
 import type { AlertStore } from '../stores/types.js';
 import type { DeadLetterSink } from '../sources/deadletter.js';
-import type { StreamReader } from '../streams/types.js';
+import {
+  compareSequenceNumbers,
+  type PutEntry,
+  type StreamReader,
+  type StreamWriter,
+} from '../streams/types.js';
+import { failpoint } from '../core/failpoint.js';
 
 /** What the lake writer takes (src/lake/writer.ts). */
 export interface EventSink {
   write(records: { event: ClickEvent; shard?: string; seq?: string }[]): Promise<void>;
+  /** Resolves once everything written so far is durable. */
+  flush(): Promise<void>;
+}
+
+/** Where a resumable run saves its progress (streams/consumer.ts). */
+export interface Checkpointer {
+  /** State of the checkpoint the run starts from. */
+  readonly restoredState: string | undefined;
+  /** Saves the positions of every record handed out so far, with `state`. */
+  commit(state: string): Promise<void>;
+}
+
+export interface CheckpointOptions {
+  to: Checkpointer;
+  /** Wall ms between checkpoints (default 5000). */
+  everyMs?: number;
+  /** Records between checkpoints (default 200,000). */
+  everyRecords?: number;
 }
 
 export interface ProcessorOptions {
@@ -30,6 +59,12 @@ export interface ProcessorOptions {
   /** Where records that do not decode go, with shard, sequence number and reason. */
   deadLetter?: DeadLetterSink;
   onProgress?: (stats: ProcessorStats) => void;
+  /** Resumable run: checkpoints, and a stop (signal) keeps open windows for the next run. */
+  checkpoint?: CheckpointOptions;
+  /** Shard → last sequence number the lake holds already: records up to it are not written again. */
+  lakeHas?: Readonly<Record<string, string>>;
+  /** Stream 2: every alert fired, as a JSON record keyed by user, before it is stored. */
+  alertStream?: StreamWriter;
   signal?: AbortSignal;
   now?: () => number;
   /** A shard silent this long (wall ms) stops holding the watermark back (Flink's idleness). */
@@ -44,7 +79,23 @@ export interface ProcessorStats {
   newAlerts: number;
   notified: number;
   lakeRows: number;
+  /** Records skipped for the lake because it held them already (after a crash). */
+  lakeSkipped: number;
+  checkpoints: number;
   detector: DetectorStats;
+}
+
+interface ProcessorState {
+  rule: string;
+  newest: Record<string, number>;
+}
+
+/** A stream-2 record: the reference's `{user_id, num_actions_per_watermark}` plus the whole alert. */
+export function alertRecord(a: Alert): PutEntry {
+  return {
+    partitionKey: a.key,
+    data: JSON.stringify({ ...a, num_actions_per_watermark: a.count }),
+  };
 }
 
 const SEVERITY_RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2 };
@@ -64,12 +115,35 @@ export async function runProcessor(opts: ProcessorOptions): Promise<ProcessorSta
     newAlerts: 0,
     notified: 0,
     lakeRows: 0,
+    lakeSkipped: 0,
+    checkpoints: 0,
     detector: rule.getStats(),
+  };
+  const cp = opts.checkpoint;
+  if (cp?.to.restoredState !== undefined) {
+    const state = JSON.parse(cp.to.restoredState) as ProcessorState;
+    rule.restore(state.rule);
+    for (const [id, newest] of Object.entries(state.newest)) shards.set(id, { newest, heardAt: started });
+  }
+  const lakeHas = new Map(Object.entries(opts.lakeHas ?? {}));
+  let sinceCheckpoint = 0;
+  let checkpointedAt = now();
+  const checkpoint = async () => {
+    await opts.lake?.flush();
+    failpoint('process.after-lake-flush');
+    const newest: Record<string, number> = {};
+    for (const [id, s] of shards) if (Number.isFinite(s.newest)) newest[id] = s.newest;
+    await cp!.to.commit(JSON.stringify({ rule: rule.snapshot(), newest } satisfies ProcessorState));
+    stats.checkpoints++;
+    sinceCheckpoint = 0;
+    checkpointedAt = now();
   };
 
   const act = async (alerts: Alert[]) => {
     if (alerts.length === 0) return;
     stats.alerts += alerts.length;
+    await opts.alertStream?.putRecords(alerts.map(alertRecord));
+    failpoint('process.after-alert-stream');
     // Only alerts the store had not seen notify, so a replay does not page anyone twice.
     const fresh = await opts.store.put(alerts);
     stats.newAlerts += fresh.length;
@@ -100,6 +174,13 @@ export async function runProcessor(opts: ProcessorOptions): Promise<ProcessorSta
       events.push(ev);
       lakeRecords.push({ event: ev, shard: rec.shardId, seq: rec.sequenceNumber });
     }
+    const held = lakeHas.get(batch.shardId);
+    if (held !== undefined) {
+      const fresh = lakeRecords.filter((r) => compareSequenceNumbers(r.seq, held) > 0);
+      stats.lakeSkipped += lakeRecords.length - fresh.length;
+      if (fresh.length === lakeRecords.length) lakeHas.delete(batch.shardId);
+      lakeRecords.splice(0, lakeRecords.length, ...fresh);
+    }
     stats.events += events.length;
     if (opts.lake && lakeRecords.length > 0) {
       await opts.lake.write(lakeRecords);
@@ -114,9 +195,22 @@ export async function runProcessor(opts: ProcessorOptions): Promise<ProcessorSta
     const wm = watermark(opts.reader.shardIds(), shards, t, idleMs, started);
     if (wm !== undefined) await act(rule.advance(wm - rule.latenessMs));
     stats.detector = rule.getStats();
+    sinceCheckpoint += batch.records.length;
+    if (
+      cp &&
+      (sinceCheckpoint >= (cp.everyRecords ?? 200_000) || now() - checkpointedAt >= (cp.everyMs ?? 5000))
+    ) {
+      await checkpoint();
+    }
     opts.onProgress?.(stats);
   }
-  // End of input (or stop): every open window fires, as Flink does on a bounded source.
+  if (cp) {
+    // Saved before the final firing, so that records appended later still find their windows open.
+    await checkpoint();
+    // Stopped by a signal: the open windows wait in the checkpoint for the next run.
+    if (opts.signal?.aborted) return stats;
+  }
+  // End of input (or a stop without checkpoints): every open window fires, as on a bounded source.
   await act(rule.flush());
   stats.detector = rule.getStats();
   return stats;

@@ -6,7 +6,8 @@
 import { encodeRecord } from '../core/codec.js';
 import type { ClickEvent } from '../core/event.js';
 import { isoUtc } from '../core/time.js';
-import type { PutEntry, StreamWriter } from '../streams/types.js';
+import type { PutEntry, PutResult, StreamWriter } from '../streams/types.js';
+import { failpoint } from '../core/failpoint.js';
 
 export type PartitionKeyField = 'category_id' | 'user_id' | 'user_session' | 'product_id';
 
@@ -20,6 +21,12 @@ export interface SimulatorOptions {
   pace?: Pace;
   /** Stop after this many events. */
   limit?: number;
+  /** Events at the start of the source that a previous run delivered already: not sent again. */
+  skip?: number;
+  /** Events after the skipped ones that are in the stream already (a resumed replay): not sent. */
+  alreadySent?: (e: ClickEvent) => boolean;
+  /** After each acknowledged put: events delivered in all (skipped + passed over + sent), the results. */
+  onAcked?: (delivered: number, results: readonly PutResult[]) => Promise<void> | void;
   signal?: AbortSignal;
   onProgress?: (sent: number) => void;
   now?: () => number;
@@ -31,6 +38,8 @@ export interface SimulatorStats {
   lastEventTime: number | null;
   seconds: number;
   shards: Record<string, number>;
+  /** Events found in the stream already on a resumed replay, and not sent again. */
+  passedOver: number;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -46,7 +55,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     );
   });
 
-function keyOf(e: ClickEvent, field: PartitionKeyField): string {
+export function keyOf(e: ClickEvent, field: PartitionKeyField): string {
   const v = e[field];
   // Kinesis rejects an empty partition key; a row without a session still needs one.
   return v === null || v === '' ? '-' : String(v);
@@ -57,6 +66,8 @@ export async function runSimulator(opts: SimulatorOptions): Promise<SimulatorSta
   const field = opts.partitionKey ?? 'category_id';
   const pace = opts.pace ?? { mode: 'max' };
   const limit = opts.limit ?? Infinity;
+  const skip = opts.skip ?? 0;
+  let toSkip = skip;
   const started = now();
   const stats: SimulatorStats = {
     sent: 0,
@@ -64,6 +75,7 @@ export async function runSimulator(opts: SimulatorOptions): Promise<SimulatorSta
     lastEventTime: null,
     seconds: 0,
     shards: {},
+    passedOver: 0,
   };
 
   // Wall-clock instant at which an event is due.
@@ -82,19 +94,31 @@ export async function runSimulator(opts: SimulatorOptions): Promise<SimulatorSta
       return { partitionKey: keyOf(e, field), data: encodeRecord(e, sentIso) };
     });
     const results = await opts.stream.putRecords(entries);
+    failpoint('simulate.after-put');
     for (const r of results) stats.shards[r.shardId] = (stats.shards[r.shardId] ?? 0) + 1;
     stats.sent += batch.length;
     stats.lastEventTime = batch[batch.length - 1]!.event_time;
     opts.onProgress?.(stats.sent);
+    await opts.onAcked?.(skip + stats.passedOver + stats.sent, results);
   };
 
   let done = false;
-  for await (const events of opts.events) {
+  for await (const batch of opts.events) {
+    let events = batch;
+    if (toSkip > 0) {
+      const n = Math.min(toSkip, events.length);
+      toSkip -= n;
+      events = events.slice(n);
+    }
     let pending: ClickEvent[] = [];
     for (const e of events) {
       if (opts.signal?.aborted || stats.sent + pending.length >= limit) {
         done = true;
         break;
+      }
+      if (opts.alreadySent?.(e)) {
+        stats.passedOver++;
+        continue;
       }
       stats.firstEventTime ??= e.event_time;
       if (pace.mode !== 'max') {

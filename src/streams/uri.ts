@@ -1,26 +1,114 @@
-/** Stream URIs on the command line. `-` is a shell pipe of NDJSON records (stdout for writers, stdin for readers). */
+/**
+ * Stream URIs on the command line:
+ * - `-`: a shell pipe of NDJSON records (stdout for writers, stdin for readers);
+ * - `embedded://NAME`: the embedded durable log under `<dataDir>/streams/NAME` (the default);
+ * - `kinesis://NAME?region=R&endpoint=URL`: Amazon Kinesis Data Streams (credentials from the usual
+ *   AWS sources); its consumer checkpoints live in the storepulse store.
+ */
+import path from 'node:path';
+import type { StreamsConfig } from '../core/config.js';
 import { StorepulseError } from '../core/errors.js';
 import { PipeReader, PipeWriter } from './stdio/stream.js';
-import type { StreamReader, StreamWriter } from './types.js';
+import type { DurableStream, StreamReader, StreamWriter } from './types.js';
 
-const SUPPORTED = "'-' (NDJSON on stdout/stdin)";
+export interface StreamPlace {
+  dataDir: string;
+  /** The storepulse SQLite store (Kinesis checkpoints). */
+  storePath: string;
+  streams: StreamsConfig;
+  /** Shards of a stream this command creates. */
+  shards: number;
+}
 
-function check(uri: string, flag: string): void {
-  if (uri !== '-') {
-    throw new StorepulseError(
-      'USAGE',
-      `${flag} ${uri}: unsupported stream; this version supports ${SUPPORTED}. ` +
-        'Use `storepulse demo` for the whole pipeline in one process.',
-    );
+export type StreamUri =
+  | { kind: 'pipe' }
+  | { kind: 'embedded'; name: string }
+  | { kind: 'kinesis'; name: string; region?: string; endpoint?: string };
+
+const SUPPORTED = "'-' (NDJSON on stdout/stdin), embedded://NAME or kinesis://NAME?region=…&endpoint=…";
+/** Kinesis's rule for stream names; the embedded log uses the name as a folder, so the same one. */
+const NAME_RE = /^[A-Za-z0-9_.-]{1,128}$/;
+
+export function parseStreamUri(uri: string, flag: string): StreamUri {
+  if (uri === '-') return { kind: 'pipe' };
+  const m = /^([a-z]+):\/\/([^?]*)(?:\?(.*))?$/.exec(uri);
+  const bad = (why: string) => new StorepulseError('USAGE', `${flag} ${uri}: ${why}; use ${SUPPORTED}`);
+  if (!m) throw bad('not a stream URI');
+  const [, scheme, name = '', query] = m;
+  if (!NAME_RE.test(name) || name === '.' || name === '..') {
+    throw bad('a stream name is 1-128 letters, digits, _ . or -');
+  }
+  const params = new URLSearchParams(query ?? '');
+  if (scheme === 'embedded') {
+    if ([...params.keys()].length > 0) throw bad('embedded streams take no parameters');
+    return { kind: 'embedded', name };
+  }
+  if (scheme === 'kinesis') {
+    for (const k of params.keys())
+      if (k !== 'region' && k !== 'endpoint') throw bad(`unknown parameter ${k}`);
+    return {
+      kind: 'kinesis',
+      name,
+      ...(params.get('region') ? { region: params.get('region')! } : {}),
+      ...(params.get('endpoint') ? { endpoint: params.get('endpoint')! } : {}),
+    };
+  }
+  throw bad(`unknown scheme ${scheme}`);
+}
+
+/** Where the embedded log keeps a stream. */
+export function embeddedStreamDir(dataDir: string, name: string): string {
+  return path.join(dataDir, 'streams', name);
+}
+
+/** Opens a durable stream; `mode: 'write'` creates it when missing (and takes the embedded writer lock). */
+export async function openDurableStream(
+  uri: Exclude<StreamUri, { kind: 'pipe' }>,
+  place: StreamPlace,
+  mode: 'read' | 'write',
+): Promise<DurableStream> {
+  if (uri.kind === 'embedded') {
+    const { openEmbeddedStream } = await import('./embedded/stream.js');
+    const c = place.streams;
+    return openEmbeddedStream({
+      dir: embeddedStreamDir(place.dataDir, uri.name),
+      name: uri.name,
+      mode,
+      shards: place.shards,
+      durability: c.durability,
+      fsyncIntervalMs: c.fsyncIntervalMs,
+      segmentBytes: c.segmentBytes,
+      retentionBytes: c.retentionBytes,
+      retentionMs: c.retentionHours * 3600_000,
+    });
+  }
+  // The AWS SDK loads only for Kinesis.
+  const [{ openKinesisStream }, { SqliteCheckpointStore }] = await Promise.all([
+    import('./kinesis/stream.js'),
+    import('../stores/sqlite/checkpoint-store.js'),
+  ]);
+  const checkpoints = new SqliteCheckpointStore(place.storePath, uri.name);
+  try {
+    return await openKinesisStream({
+      name: uri.name,
+      region: uri.region,
+      endpoint: uri.endpoint,
+      checkpoints,
+      ...(mode === 'write' ? { createShards: place.shards } : {}),
+    });
+  } catch (err) {
+    checkpoints.close();
+    throw err;
   }
 }
 
-export function openStreamWriter(uri: string): StreamWriter {
-  check(uri, '--to');
-  return new PipeWriter(process.stdout);
+export async function openStreamWriter(uri: string, place: StreamPlace): Promise<StreamWriter> {
+  const parsed = parseStreamUri(uri, '--to');
+  if (parsed.kind === 'pipe') return new PipeWriter(process.stdout);
+  return openDurableStream(parsed, place, 'write');
 }
 
-export function openStreamReader(uri: string): StreamReader {
-  check(uri, '--from');
+/** A pipe reader for `-`; durable streams are read through a StreamConsumer (streams/consumer.ts). */
+export function openPipeReader(): StreamReader {
   return new PipeReader(process.stdin);
 }

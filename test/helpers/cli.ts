@@ -25,3 +25,20 @@ export function storepulse(
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/** A generated data set with every attack profile, through the CLI (`.csv` or `.csv.gz` by name). */
+export function generateCsv(out: string, events: number, seed: number): void {
+  const gen = storepulse([
+    '-q',
+    'generate',
+    '--events',
+    String(events),
+    '--seed',
+    String(seed),
+    '--attacks',
+    'all',
+    '--out',
+    out,
+  ]);
+  if (gen.code !== 0) throw new Error(`generate failed: ${gen.stderr}`);
+}

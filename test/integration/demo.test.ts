@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storepulse } from '../helpers/cli.js';
+import { generateCsv, storepulse } from '../helpers/cli.js';
 
 const BAD_ROWS = [
   '2019-02-30 10:00:00 UTC,view,1,2053013555631882655,,,1.00,5,s', // not a calendar day
@@ -43,19 +43,7 @@ async function query<T>(sql: string): Promise<T[]> {
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'sp-demo-'));
   csv = path.join(dir, 'events.csv');
-  const gen = storepulse([
-    '-q',
-    'generate',
-    '--events',
-    '60000',
-    '--seed',
-    '11',
-    '--attacks',
-    'all',
-    '--out',
-    csv,
-  ]);
-  expect(gen.code, gen.stderr).toBe(0);
+  generateCsv(csv, 60_000, 11);
   appendFileSync(csv, `${BAD_ROWS.join('\n')}\n`);
   db = await DuckDBInstance.create(':memory:');
 });

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, storepulse } from '../helpers/cli.js';
+import { CLI, generateCsv, storepulse } from '../helpers/cli.js';
 
 let dir: string;
 let csv: string;
@@ -12,19 +12,7 @@ let csv: string;
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'sp-pipe-'));
   csv = path.join(dir, 'events.csv.gz');
-  const gen = storepulse([
-    '-q',
-    'generate',
-    '--events',
-    '20000',
-    '--seed',
-    '3',
-    '--attacks',
-    'all',
-    '--out',
-    csv,
-  ]);
-  expect(gen.code, gen.stderr).toBe(0);
+  generateCsv(csv, 20_000, 3);
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -63,14 +51,16 @@ describe('simulate --to - | process --from -', () => {
     expect(item!.ddb_partition_key).toMatch(/^userid#\d+#appserver#storepulse$/);
 
     // The same records again: nothing new is stored or notified.
-    const again = storepulse(['-q', '--data-dir', dataDir, 'process', '--no-lake'], { input: sim.stdout });
+    const again = storepulse(['-q', '--data-dir', dataDir, 'process', '--from', '-', '--no-lake'], {
+      input: sim.stdout,
+    });
     expect(JSON.parse(again.stdout)).toMatchObject({ newAlerts: 0, notified: 0 });
   });
 
   it('stops gracefully on SIGTERM, flushing what it has', async () => {
     const dataDir = path.join(dir, 'data-stop');
-    const sim = storepulse(['-q', 'simulate', csv, '--limit', '500']);
-    const child = spawn(process.execPath, [CLI, '-q', '--data-dir', dataDir, 'process'], {
+    const sim = storepulse(['-q', 'simulate', csv, '--to', '-', '--limit', '500']);
+    const child = spawn(process.execPath, [CLI, '-q', '--data-dir', dataDir, 'process', '--from', '-'], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';

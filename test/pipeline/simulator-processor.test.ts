@@ -57,7 +57,7 @@ describe('simulate → stream → process', () => {
       detect: DEFAULT_CONFIG.detect,
       store,
       notifier,
-      lake: { write: async (r) => void lake.push(...r) },
+      lake: { write: async (r) => void lake.push(...r), flush: async () => undefined },
     });
     const sim = await runSimulator({ events: batches(events), stream });
     await stream.close();
