@@ -203,6 +203,25 @@ describe('kill -9 of the simulator and the processor', () => {
     await verify(context);
   }, 240_000);
 
+  it('stops gracefully on SIGTERM and resumes where it stopped', async () => {
+    dataDir = path.join(dir, 'sigterm');
+    const sim = start(simArgs());
+    while (!existsSync(path.join(dataDir, 'streams', 'raw'))) await sleep(20);
+    const proc = start(procArgs);
+    await sleep(2500);
+    sim.child.kill('SIGTERM');
+    proc.child.kill('SIGTERM');
+    // A graceful stop is a clean exit: the replay checkpoints, the processor flushes and checkpoints.
+    expect(await sim.exited, sim.stderr).toBe(0);
+    expect(await proc.exited, proc.stderr).toBe(0);
+    for (const args of [simArgs(), procArgs]) {
+      const run = start(args);
+      expect(await run.exited, run.stderr).toBe(0);
+      expect(run.stderr).toMatch(/resuming/);
+    }
+    await verify('sigterm');
+  }, 120_000);
+
   // Each failpoint fires for certain the first time it is reached; the restart must repair it.
   for (const [side, point] of [
     ['simulate', 'simulate.after-put'],
