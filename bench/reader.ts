@@ -3,7 +3,10 @@
  * each engine in its own child process so that peak RSS is its own.
  *
  *   npm run build && node dist/bench/reader.js [--data synthetic|local] [--rows 1000000] [--seed 46]
- *                                            [--dir DIR] [--file F] [--runs 3] [--gzip]
+ *                                            [--dir DIR] [--file F] [--runs 3] [--gzip] [--threads N]
+ *
+ * `--threads` is ReadOptions.threads for ours (default: the reader's own choice, which for a plain
+ * file of 32 MiB or more is this thread plus one parse worker).
  *
  * The data set is made once per (data, rows, seed) and reused from DIR (default: the OS temp folder).
  */
@@ -36,6 +39,7 @@ interface Args {
   dir: string;
   file?: string;
   gzip: boolean;
+  threads?: number;
   engine?: 'ours' | 'duckdb';
 }
 
@@ -58,6 +62,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--dir') a.dir = v!;
     else if (k === '--file') a.file = v!;
     else if (k === '--engine') a.engine = v as Args['engine'];
+    else if (k === '--threads') a.threads = Number(v);
     else if (k === '--gzip') {
       a.gzip = true;
       continue;
@@ -178,11 +183,11 @@ interface RunResult {
   ms: number;
 }
 
-async function runOurs(file: string): Promise<RunResult> {
+async function runOurs(file: string, threads?: number): Promise<RunResult> {
   const t0 = performance.now();
   let rows = 0;
   let sum = 0;
-  const it = readEvents(file, { deadLetter: null });
+  const it = readEvents(file, { deadLetter: null, threads });
   for await (const batch of it) {
     for (const e of batch) {
       rows++;
@@ -204,7 +209,7 @@ async function runOurs(file: string): Promise<RunResult> {
   return { rows, checksum: String(sum), ms: performance.now() - t0 };
 }
 
-async function runDuckdb(file: string): Promise<RunResult> {
+async function runDuckdb(file: string, _threads?: number): Promise<RunResult> {
   const inst = await DuckDBInstance.create(':memory:');
   const con = await inst.connect();
   const t0 = performance.now();
@@ -229,7 +234,7 @@ async function child(a: Args): Promise<void> {
   const run = a.engine === 'duckdb' ? runDuckdb : runOurs;
   let best: RunResult | undefined;
   for (let i = 0; i < a.runs; i++) {
-    const r = await run(a.file!);
+    const r = await run(a.file!, a.threads);
     if (!best || r.ms < best.ms) best = r;
   }
   const maxRssMiB = process.resourceUsage().maxRSS / 1024;
@@ -270,10 +275,15 @@ async function main(): Promise<void> {
   const results: Partial<Record<'ours' | 'duckdb', RunResult & { maxRssMiB: number }>> = {};
   for (let i = 0; i < a.runs; i++) {
     for (const engine of ['ours', 'duckdb'] as const) {
-      const r = spawnSync(process.execPath, [self, '--engine', engine, '--file', file, '--runs', '1'], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      const threads = engine === 'ours' && a.threads !== undefined ? ['--threads', String(a.threads)] : [];
+      const r = spawnSync(
+        process.execPath,
+        [self, '--engine', engine, '--file', file, '--runs', '1', ...threads],
+        {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
       if (r.status !== 0) throw new Error(`${engine} run failed (exit ${r.status})`);
       const got = JSON.parse(r.stdout.trim().split('\n').pop()!) as RunResult & { maxRssMiB: number };
       process.stderr.write(`run ${i + 1} ${engine}: ${fmt(got.ms)} ms\n`);
@@ -294,7 +304,7 @@ async function main(): Promise<void> {
       `file: ${file} (${fmt(bytes / 1048576, 1)} MiB, ${fmt(ours.rows)} rows), best of ${a.runs}`,
       `machine: ${os.cpus()[0]?.model ?? '?'} x${os.cpus().length}, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB, ` +
         `Node ${process.version}`,
-      line('storepulse readEvents', ours),
+      line(`storepulse readEvents${a.threads !== undefined ? ` (threads ${a.threads})` : ''}`, ours),
       line('duckdb read_csv', duck),
       `ratio ours/duckdb (throughput): ${(duck.ms / ours.ms).toFixed(2)}  (target >= 0.5)`,
       '',

@@ -1,5 +1,5 @@
 /** Validation of one dataset row (already split into fields) into a ClickEvent. Pure. */
-import { CSV_COLUMNS, type ClickEvent, isEventType } from './event.js';
+import { CSV_COLUMNS, type ClickEvent, EVENT_TYPES, isEventType } from './event.js';
 import { parseEventTime } from './time.js';
 
 export const REJECT_REASONS = [
@@ -21,12 +21,12 @@ export interface Rejection {
   detail: string;
 }
 
-/** Non-negative integer that fits a JS number exactly, or -1. */
-function parseId(s: string): number {
-  const n = s.length;
-  if (n === 0 || n > 16) return -1;
+/** Non-negative integer in `s[from, to)` that fits a JS number exactly, or -1. */
+export function parseIdIn(s: string, from: number, to: number): number {
+  const n = to - from;
+  if (n <= 0 || n > 16) return -1;
   let v = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i) - 48;
     if (c < 0 || c > 9) return -1;
     v = v * 10 + c;
@@ -34,10 +34,15 @@ function parseId(s: string): number {
   return v <= Number.MAX_SAFE_INTEGER ? v : -1;
 }
 
-function isDigits(s: string, maxLen: number): boolean {
-  const n = s.length;
-  if (n === 0 || n > maxLen) return false;
-  for (let i = 0; i < n; i++) {
+function parseId(s: string): number {
+  return parseIdIn(s, 0, s.length);
+}
+
+/** True when `s[from, to)` is 1 to `maxLen` ASCII digits. */
+export function isDigitsIn(s: string, from: number, to: number, maxLen: number): boolean {
+  const n = to - from;
+  if (n <= 0 || n > maxLen) return false;
+  for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i);
     if (c < 48 || c > 57) return false;
   }
@@ -46,23 +51,39 @@ function isDigits(s: string, maxLen: number): boolean {
 
 /** Non-negative plain decimal (`12`, `12.5`, `0.00`), or NaN. No signs, exponents or spaces. */
 export function parsePrice(s: string): number {
-  const n = s.length;
-  if (n === 0 || n > 24) return NaN;
+  return parsePriceIn(s, 0, s.length);
+}
+
+/** parsePrice of `s[from, to)`. */
+export function parsePriceIn(s: string, from: number, to: number): number {
+  const n = to - from;
+  if (n <= 0 || n > 24) return NaN;
   let dot = -1;
   let digits = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i);
     if (c === 46) {
-      if (dot !== -1 || i === 0 || i === n - 1) return NaN;
+      if (dot !== -1 || i === from || i === to - 1) return NaN;
       dot = i;
     } else if (c < 48 || c > 57) return NaN;
     else digits = digits * 10 + (c - 48);
   }
-  if (dot === -1) return digits <= Number.MAX_SAFE_INTEGER ? digits : Number(s);
+  if (dot === -1) return digits <= Number.MAX_SAFE_INTEGER ? digits : Number(s.slice(from, to));
   // An exact integer divided by an exact power of ten is correctly rounded, so this equals Number(s)
   // (which costs several times more) while the digits fit 2^53.
-  const scale = POW10[n - 1 - dot];
-  return digits <= Number.MAX_SAFE_INTEGER && scale !== undefined ? digits / scale : Number(s);
+  const scale = POW10[to - 1 - dot];
+  return digits <= Number.MAX_SAFE_INTEGER && scale !== undefined
+    ? digits / scale
+    : Number(s.slice(from, to));
+}
+
+/** The index in EVENT_TYPES of the event type `s[from, to)`, or -1. */
+export function eventTypeIn(s: string, from: number, to: number): number {
+  for (let t = 0; t < EVENT_TYPES.length; t++) {
+    const name = EVENT_TYPES[t]!;
+    if (to - from === name.length && s.startsWith(name, from)) return t;
+  }
+  return -1;
 }
 
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
@@ -99,7 +120,7 @@ export function rowToEvent(f: readonly string[]): ClickEvent | Rejection {
   if (productId < 0) {
     return { reason: 'bad_product_id', detail: `not an integer id: ${JSON.stringify(product.slice(0, 40))}` };
   }
-  if (!isDigits(category, 20)) {
+  if (!isDigitsIn(category, 0, category.length, 20)) {
     return { reason: 'bad_category_id', detail: `not all digits: ${JSON.stringify(category.slice(0, 40))}` };
   }
   const price = parsePrice(priceText);

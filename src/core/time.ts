@@ -46,26 +46,72 @@ export function parseEventTime(s: string): number {
 const memo: [string, string] = ['', ''];
 const memoValue: [number, number] = [NaN, NaN];
 
-/** `YYYY-MM-DD?HH:MM:SS` at the start of `s`, plus `ms`; NaN unless a real calendar instant. */
-function fixedWidth(s: string, ms: number): number {
-  if (s[4] !== '-' || s[7] !== '-' || s[13] !== ':' || s[16] !== ':') return NaN;
-  const y = digits(s, 0, 4);
-  const mo = digits(s, 5, 2);
-  const d = digits(s, 8, 2);
-  const h = digits(s, 11, 2);
-  const mi = digits(s, 14, 2);
-  const sec = digits(s, 17, 2);
+/** `YYYY-MM-DD?HH:MM:SS` at `s[at]`, plus `ms`; NaN unless a real calendar instant. */
+function fixedWidth(s: string, at: number, ms: number): number {
+  if (
+    s.charCodeAt(at + 4) !== 45 ||
+    s.charCodeAt(at + 7) !== 45 ||
+    s.charCodeAt(at + 13) !== 58 ||
+    s.charCodeAt(at + 16) !== 58
+  )
+    return NaN;
+  const y = digits(s, at, 4);
+  const mo = digits(s, at + 5, 2);
+  const d = digits(s, at + 8, 2);
+  const h = digits(s, at + 11, 2);
+  const mi = digits(s, at + 14, 2);
+  const sec = digits(s, at + 17, 2);
   if ((y | mo | d | h | mi | sec) < 0 || !validDate(y, mo, d, h, mi, sec)) return NaN;
   return Date.UTC(y, mo - 1, d, h, mi, sec, ms);
 }
 
+/**
+ * parseEventTime of `s[from, to)` when that is the dataset's form `YYYY-MM-DD HH:MM:SS UTC`, without
+ * slicing it out; NaN otherwise (also for other forms that parseEventTime reads). Remembers the
+ * last hour: Date.UTC of the same hour plus the minutes and seconds is the same number.
+ */
+export function parseDatasetTimeIn(s: string, from: number, to: number): number {
+  if (
+    to - from !== 23 ||
+    s.charCodeAt(from + 10) !== 32 ||
+    s.charCodeAt(from + 19) !== 32 ||
+    s.charCodeAt(from + 20) !== 85 ||
+    s.charCodeAt(from + 21) !== 84 ||
+    s.charCodeAt(from + 22) !== 67 ||
+    s.charCodeAt(from + 4) !== 45 ||
+    s.charCodeAt(from + 7) !== 45 ||
+    s.charCodeAt(from + 13) !== 58 ||
+    s.charCodeAt(from + 16) !== 58
+  )
+    return NaN;
+  const y = digits(s, from, 4);
+  const mo = digits(s, from + 5, 2);
+  const d = digits(s, from + 8, 2);
+  const h = digits(s, from + 11, 2);
+  const mi = digits(s, from + 14, 2);
+  const sec = digits(s, from + 17, 2);
+  if ((y | mo | d | h | mi | sec) < 0 || mi > 59 || sec > 59) return NaN;
+  if (y !== hourMemo.y || mo !== hourMemo.mo || d !== hourMemo.d || h !== hourMemo.h) {
+    if (!validDate(y, mo, d, h, mi, sec)) return NaN;
+    hourMemo.base = Date.UTC(y, mo - 1, d, h);
+    hourMemo.y = y;
+    hourMemo.mo = mo;
+    hourMemo.d = d;
+    hourMemo.h = h;
+  }
+  return hourMemo.base + mi * 60_000 + sec * 1000;
+}
+
+/** The last valid hour parseDatasetTimeIn saw, and its Date.UTC. */
+const hourMemo = { y: -1, mo: -1, d: -1, h: -1, base: 0 };
+
 function parseUncached(s: string): number {
   // Fast paths: the dataset's `2019-10-01 00:00:00 UTC` and Date#toISOString's
   // `2019-10-01T00:00:00.000Z` (what txn_timestamp carries).
-  if (s.length === 23 && s[10] === ' ' && s.endsWith(' UTC')) return fixedWidth(s, 0);
+  if (s.length === 23 && s[10] === ' ' && s.endsWith(' UTC')) return fixedWidth(s, 0, 0);
   if (s.length === 24 && s[10] === 'T' && s[19] === '.' && s[23] === 'Z') {
     const ms = digits(s, 20, 3);
-    return ms < 0 ? NaN : fixedWidth(s, ms);
+    return ms < 0 ? NaN : fixedWidth(s, 0, ms);
   }
   const m = ISO_RE.exec(s);
   if (!m) return NaN;

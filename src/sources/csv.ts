@@ -34,6 +34,15 @@ export interface CsvParserOptions {
   /** Events per batch (the last batch may be shorter). */
   batchSize: number;
   onReject: RejectHandler;
+  /**
+   * Where the text starts: `file` (default) drops a leading BOM and checks the first row for the
+   * header; `line` is text that starts at a line inside a file (a byte range read by a worker):
+   * nothing is dropped, and the first row is data unless `headerPending` says the file has had no
+   * row yet.
+   */
+  start?: 'file' | 'line';
+  /** With `start: 'line'`: no row came before this text, so its first row may be the header. */
+  headerPending?: boolean;
 }
 
 const QUOTE = 34;
@@ -87,6 +96,29 @@ export class CsvEventParser {
     this.safeChars = Math.floor(opts.maxLineBytes / 3);
     this.batchSize = Math.max(1, opts.batchSize);
     this.onReject = opts.onReject;
+    if (opts.start === 'line') {
+      this.started = true;
+      this.headerChecked = !opts.headerPending;
+    }
+  }
+
+  /** True when the text fed so far ended at a row boundary: no partial or skipped row is held back. */
+  get atRowStart(): boolean {
+    return this.carry.length === 0 && this.skipLine === 0;
+  }
+
+  /** True once the first row was seen (or the text started after it): later rows are data. */
+  get headerSettled(): boolean {
+    return this.headerChecked;
+  }
+
+  /**
+   * Counts a valid row that the caller read itself from text it did not feed (at a row boundary,
+   * after the header question was settled): one line, one valid row. Its event is the caller's.
+   */
+  countValidRow(): void {
+    this.lines++;
+    this.valid++;
   }
 
   /** Full batches produced so far; the caller takes ownership. */
@@ -94,6 +126,14 @@ export class CsvEventParser {
     const out = this.ready;
     this.ready = [];
     return out;
+  }
+
+  /** Moves a partial batch to the full ones, for a caller that stops at a row boundary without end(). */
+  flushBatch(): void {
+    if (this.batch.length > 0) {
+      this.ready.push(this.batch);
+      this.batch = [];
+    }
   }
 
   /** Feeds the next piece of decoded text. Pieces may split rows, quotes or CRLF anywhere. */
@@ -144,10 +184,7 @@ export class CsvEventParser {
       this.carry = '';
       this.scan(s, 0, true);
     }
-    if (this.batch.length > 0) {
-      this.ready.push(this.batch);
-      this.batch = [];
-    }
+    this.flushBatch();
   }
 
   /** Parses complete rows of `s` from `pos`; returns where the unconsumed rest starts. */

@@ -21,6 +21,8 @@ export interface OpenedInput {
   stream: Readable;
   /** What bytesRead() counts up to (file size, or the zip entry's compressed size); unknown for pipes. */
   totalBytes?: number;
+  /** The file path, for a plain (uncompressed) CSV file, which can also be read by byte ranges. */
+  path?: string;
   /** Input bytes read so far, before decompression; undefined when the caller must count the stream. */
   bytesRead?: () => number;
   /** Stops reading and releases files; safe to call more than once. */
@@ -113,7 +115,15 @@ export async function openInput(input: string): Promise<OpenedInput> {
   const file = createReadStream(input, { highWaterMark: READ_CHUNK });
   const bytesRead = () => file.bytesRead;
   if (magic === 'csv') {
-    return { name, format: 'csv', stream: file, totalBytes: size, bytesRead, close: () => file.destroy() };
+    return {
+      name,
+      format: 'csv',
+      stream: file,
+      totalBytes: size,
+      path: input,
+      bytesRead,
+      close: () => file.destroy(),
+    };
   }
   const gunzip = zlib.createGunzip({ chunkSize: INFLATE_CHUNK });
   pipeline(file, gunzip, () => {});

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { CSV_COLUMNS } from '../../src/core/event.js';
-import { isRejection, parsePrice, rowToEvent } from '../../src/core/row.js';
+import {
+  eventTypeIn,
+  isDigitsIn,
+  isRejection,
+  parseIdIn,
+  parsePrice,
+  parsePriceIn,
+  rowToEvent,
+} from '../../src/core/row.js';
+import { EVENT_TYPES } from '../../src/core/event.js';
 import { EXAMPLE_EVENT, EXAMPLE_ROW } from '../helpers/events.js';
 
 const good = EXAMPLE_ROW.split(',');
@@ -68,5 +77,73 @@ describe('parsePrice', () => {
 
   it.each(['', '.5', '5.', '1.2.3', '-1', '+1', '1e3', ' 1', 'NaN'])('rejects %j', (s) => {
     expect(parsePrice(s)).toBeNaN();
+  });
+});
+
+describe('the checks on offsets (what the parallel reader uses without slicing)', () => {
+  // Values at and around every edge of the field rules, read out of a longer text.
+  const values = [
+    '',
+    '0',
+    '00',
+    '7',
+    '0012',
+    '12a',
+    '-5',
+    '+5',
+    '1.5',
+    ' 1',
+    '1 ',
+    '9007199254740991',
+    '9007199254740992',
+    '9999999999999999',
+    '99999999999999999',
+    '1234567890123456',
+    '2053013555631882655',
+    '12345678901234567890',
+    '123456789012345678901',
+    '2.1e18',
+    '0.00',
+    '.5',
+    '5.',
+    '1.2.3',
+    '1e3',
+    '35.79',
+    '1022.16',
+    '000012.340',
+    '12345678901234567890.5',
+    '1234567890123456789012345',
+    '0.1234567890123456',
+    '999999999999999.99',
+    'view',
+    'cart',
+    'purchase',
+    'remove_from_cart',
+    'VIEW',
+    'views',
+    'vie',
+    'remove_from_car',
+  ];
+  const text = `,${values.join(',')},`;
+  const at: [number, number][] = [];
+  for (let from = 1, i = 0; i < values.length; i++) {
+    at.push([from, from + values[i]!.length]);
+    from += values[i]!.length + 1;
+  }
+
+  it('agree with the checks on strings', () => {
+    for (const [i, v] of values.entries()) {
+      const [from, to] = at[i]!;
+      const product = rowToEvent(withField(2, v));
+      const id = parseIdIn(text, from, to);
+      expect(id < 0, v).toBe(isRejection(product));
+      if (!isRejection(product)) expect(id, v).toBe(product.product_id);
+      expect(isDigitsIn(text, from, to, 20), v).toBe(!isRejection(rowToEvent(withField(3, v))));
+      expect(parsePriceIn(text, from, to), v).toBe(parsePrice(v));
+      const type = rowToEvent(withField(1, v));
+      expect(eventTypeIn(text, from, to), v).toBe(
+        isRejection(type) ? -1 : EVENT_TYPES.indexOf(type.event_type),
+      );
+    }
   });
 });

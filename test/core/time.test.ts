@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatEventTime, isoUtc, parseEventTime } from '../../src/core/time.js';
+import { formatEventTime, isoUtc, parseDatasetTimeIn, parseEventTime } from '../../src/core/time.js';
 
 describe('parseEventTime', () => {
   it('reads the dataset form', () => {
@@ -42,5 +42,38 @@ describe('formatting', () => {
     expect(formatEventTime(t)).toBe('2019-10-01 05:06:07 UTC');
     expect(parseEventTime(formatEventTime(t + 250))).toBe(t + 250);
     expect(isoUtc(t)).toBe('2019-10-01T05:06:07.000Z');
+  });
+});
+
+describe('parseDatasetTimeIn', () => {
+  it('reads the dataset form on offsets as parseEventTime does, and nothing else', () => {
+    const samples = [
+      '2019-10-01 00:00:00 UTC',
+      '2019-10-01 00:59:59 UTC',
+      '2019-10-01 00:60:00 UTC',
+      '2019-10-01 00:00:60 UTC',
+      '2019-10-01 24:00:00 UTC',
+      '2019-02-29 10:00:00 UTC',
+      '2019-02-29 10:00:01 UTC',
+      '2020-02-29 10:00:01 UTC',
+      '0019-10-01 10:00:00 UTC',
+      '2019-10-01T00:00:00.000Z',
+      '2019-10-01 00:00:00 utc',
+      '2019-10-01 00:00:00UTC',
+      '2019-10-01 00:00:00 UTC ',
+      '2019-1O-01 00:00:00 UTC',
+    ];
+    // Rows come in time order: runs within an hour, across hours and days, and bad text between.
+    let t = Date.UTC(2019, 9, 31, 22, 58);
+    for (let i = 0; i < 3000; i++) {
+      t += ((i * 7919) % 97) * 1000;
+      samples.push(formatEventTime(t));
+      if (i % 50 === 0) samples.push(formatEventTime(t).replace(/:\d\d UTC$/, ':6' + (i % 10) + ' UTC'));
+    }
+    for (const s of samples) {
+      const text = `x,${s},y`;
+      const expected = s.length === 23 && s.endsWith(' UTC') ? parseEventTime(s) : NaN;
+      expect(parseDatasetTimeIn(text, 2, 2 + s.length), s).toBe(expected);
+    }
   });
 });
