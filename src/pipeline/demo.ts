@@ -54,6 +54,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   let lakeOpen = true;
   try {
     const reader = readEvents(opts.dataset, {
+      // The pipeline keeps both cores busy (the processor, DuckDB's lake writes): a parse worker
+      // only competes with them (demo, 2M events: 46 s with it, 36 s without).
+      threads: 1,
       maxLineBytes: opts.maxLineBytes,
       deadLetter: opts.deadLetter,
       signal: opts.signal,
