@@ -60,7 +60,6 @@ export function register(program: Command): void {
       const stop = stopSignal(ctx.log);
       const resources: { close(): Promise<void> }[] = [];
       try {
-        let durable: DurableStream | undefined;
         let run: Pick<ProcessorOptions, 'reader' | 'checkpoint' | 'lakeHas'>;
         // The lake's progress is kept per stream and consumer, so each record lands once.
         const progressName = from.kind === 'pipe' ? undefined : `${from.kind}:${from.name}/${opts.consumer}`;
@@ -73,8 +72,8 @@ export function register(program: Command): void {
         if (from.kind === 'pipe') {
           run = { reader: openPipeReader() };
         } else {
-          durable = await openDurableStream(from, place, 'read');
-          resources.push({ close: () => durable!.close() });
+          const durable = await openDurableStream(from, place, 'read');
+          resources.push({ close: () => durable.close() });
           const consumer = await StreamConsumer.open({
             stream: durable,
             consumer: opts.consumer,

@@ -73,11 +73,6 @@ export class StreamConsumer implements StreamReader {
     return open.length > 0 ? open : [...this.reading];
   }
 
-  /** Positions handed out so far (a copy). */
-  currentPositions(): Record<string, string> {
-    return { ...this.positions };
-  }
-
   /** Saves the positions of every batch handed out so far, and `state`, as one checkpoint. */
   async commit(state?: string): Promise<void> {
     await this.opts.stream.checkpoints.save(this.opts.consumer, {
