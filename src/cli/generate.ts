@@ -18,6 +18,7 @@ interface GenerateFlags {
   out: string;
   start?: string;
   attacks?: AttackProfile[];
+  attackRepeats?: number;
   labels?: string;
   perDay?: number;
   json?: boolean;
@@ -49,6 +50,12 @@ export function register(program: Command): void {
       `comma-separated attack profiles to inject: ${ATTACK_PROFILES.join(', ')}, or all`,
       parseAttackList,
     )
+    .option(
+      '--attack-repeats <n>',
+      'instances of each attack profile, each at its own time (default max(1, events / 50,000), ' +
+        'capped so they fit)',
+      intOption('--attack-repeats'),
+    )
     .option('--labels <file>', 'labels file (default <out>.labels.json when attacks are injected)')
     .option(
       '--per-day <n>',
@@ -69,6 +76,7 @@ export function register(program: Command): void {
         seed: flags.seed,
         start: flags.start,
         attacks: flags.attacks,
+        attackRepeats: flags.attackRepeats,
         eventsPerDay: flags.perDay,
         out: flags.out,
         labelsPath: flags.labels,
@@ -89,11 +97,35 @@ export function formatSummary(s: GenerateSummary): string {
   const span = `${formatEventTime(Date.parse(s.first))} … ${formatEventTime(Date.parse(s.last))}`;
   const lines = [
     `wrote ${formatCount(s.rows)} rows to ${s.out} (${span})`,
-    `  duplicates ${formatCount(s.duplicates)}, attack events ${formatCount(s.attackEvents)}`,
+    `  duplicates ${formatCount(s.duplicates)}, attack events ${formatCount(s.attackEvents)}, ` +
+      `human users ${formatCount(s.humanUsers)}, human sessions ${formatCount(s.humanSessions)}`,
   ];
+  const byProfile = new Map<
+    string,
+    { instances: number; events: number; users: number; start: string; end: string }
+  >();
   for (const l of s.labels) {
+    const p = byProfile.get(l.profile);
+    if (!p)
+      byProfile.set(l.profile, {
+        instances: 1,
+        events: l.events,
+        users: l.user_ids.length,
+        start: l.start,
+        end: l.end,
+      });
+    else {
+      p.instances++;
+      p.events += l.events;
+      p.users += l.user_ids.length;
+      if (l.start < p.start) p.start = l.start;
+      if (l.end > p.end) p.end = l.end;
+    }
+  }
+  for (const [profile, p] of byProfile) {
     lines.push(
-      `  ${l.profile}: ${formatCount(l.events)} events, ${l.user_ids.length} user(s), ${l.start} … ${l.end}`,
+      `  ${profile}: ${formatCount(p.events)} events, ${p.instances} instance(s), ${formatCount(p.users)} user(s), ` +
+        `${p.start} … ${p.end}`,
     );
   }
   if (s.labelsPath) lines.push(`  labels in ${s.labelsPath}`);

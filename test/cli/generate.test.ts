@@ -77,6 +77,39 @@ describe('storepulse generate', () => {
     expect(existsSync(labelsPath)).toBe(true);
   });
 
+  it('--attack-repeats injects each profile n times; labels carry instances and human counts', async () => {
+    const out = path.join(dir, 'r.csv');
+    const text = await run(
+      'generate',
+      '--events',
+      '60000',
+      '--seed',
+      '2',
+      '--out',
+      out,
+      '--attacks',
+      'scraper,low-and-slow',
+      '--attack-repeats',
+      '3',
+    );
+    expect(text).toMatch(/scraper: [\d,]+ events, 3 instance\(s\)/);
+    expect(text).toMatch(/human users [\d,]+, human sessions [\d,]+/);
+    const labels = JSON.parse(readFileSync(`${out}.labels.json`, 'utf8')) as LabelsFile;
+    expect(labels.attacks.map((a) => `${a.profile}#${a.instance}`)).toEqual([
+      'scraper#1',
+      'scraper#2',
+      'scraper#3',
+      'low-and-slow#1',
+      'low-and-slow#2',
+      'low-and-slow#3',
+    ]);
+    expect(labels.attackRepeats).toBe(3);
+    expect(labels.human_users).toBeGreaterThan(1000);
+    expect(labels.human_sessions).toBeGreaterThanOrEqual(labels.human_users);
+    const err = await run('generate', '--out', out, '--attack-repeats', '0').catch((e: unknown) => e);
+    expect((err as StorepulseError).code).toBe('USAGE');
+  });
+
   it('an unknown attack profile is a usage error listing the known ones', async () => {
     const err = await run('generate', '--out', path.join(dir, 'x.csv'), '--attacks', 'scraper,botnet').catch(
       (e: unknown) => e,

@@ -8,6 +8,7 @@ import { isoUtc } from '../../core/time.js';
 import type { Catalog } from './catalog.js';
 import { eventRate } from './clock.js';
 import { USER_ID_BASE, USER_ID_STRIDE } from './humans.js';
+import { type PlacementItem, placeInstances } from './placement.js';
 import { Rng } from './rng.js';
 import {
   assignSessionId,
@@ -33,8 +34,12 @@ export const ATTACK_PROFILES: readonly AttackProfile[] = [
 
 export interface AttackLabel {
   profile: AttackProfile;
+  /** 1, 2, … within the profile, in time order. */
+  instance: number;
   user_ids: number[];
   sessions: string[];
+  /** user_id of each session, in the order of `sessions`. */
+  session_users: number[];
   /** First and last event time of the attack, ISO-8601 UTC. */
   start: string;
   end: string;
@@ -51,8 +56,26 @@ export interface AttackPlan {
 /** Attacks need room: with attacks, a data set spans at least this long (density is lowered if needed). */
 export const MIN_ATTACK_SPAN = 2 * 60 * MINUTE;
 
-/** DDoS volume cap as a share of all rows (the spike is shortened/lowered, within 5-20×, to stay under). */
+/**
+ * DDoS volume cap as a share of all rows, for all bursts together (each spike is shortened/lowered,
+ * within 5-20×, to stay under its part; when even the lowest spikes would not fit, fewer bursts run).
+ */
 const DDOS_MAX_SHARE = 0.025;
+/** The lowest spike a burst is lowered to: 5× the background for 30 s (and at least 8 sources). */
+const DDOS_MIN_MULT = 5;
+/** With several bursts, how many run is chosen so each can spike about this high (the usual 10-20×'s bottom). */
+const DDOS_COUNT_MULT = 10;
+const DDOS_MIN_SECONDS = 30;
+const DDOS_MIN_SOURCES = 8;
+const DDOS_SOURCE_RATE = 1.75;
+
+/** Rows per attack instance by default: each profile runs max(1, ⌊events / 50,000⌋) times. */
+export const EVENTS_PER_ATTACK_REPEAT = 50_000;
+
+/** Default instances per profile for a data set of this many rows (before the cap that makes them fit). */
+export function defaultAttackRepeats(events: number): number {
+  return Math.max(1, Math.floor(events / EVENTS_PER_ATTACK_REPEAT));
+}
 
 export function parseAttackList(text: string): AttackProfile[] {
   const names = text
@@ -78,6 +101,8 @@ interface PlanContext {
   catalog: Catalog;
   perDay: number;
   events: number;
+  /** The rows the DDoS burst being built may use (its part of the cap). */
+  ddosCap: number;
   newUser(): number;
   sessions: SimSession[];
 }
@@ -106,11 +131,11 @@ function ddos(ctx: PlanContext, attack: number, at: number, slot: number): Built
   const background = eventRate(at, ctx.perDay) * SECOND; // human events per second there
   let duration = Math.min(rng.range(30, 60), slot / SECOND);
   let mult = rng.range(10, 20);
-  const cap = ctx.events * DDOS_MAX_SHARE;
-  if (mult * background * duration > cap) mult = Math.max(5, cap / (background * duration));
-  if (mult * background * duration > cap) duration = Math.max(30, cap / (background * mult));
-  const perSource = 1.75; // mean of the per-source rates below
-  const sources = Math.max(8, Math.min(500, Math.round((mult * background) / perSource)));
+  const cap = ctx.ddosCap;
+  if (mult * background * duration > cap) mult = Math.max(DDOS_MIN_MULT, cap / (background * duration));
+  if (mult * background * duration > cap) duration = Math.max(DDOS_MIN_SECONDS, cap / (background * mult));
+  const perSource = DDOS_SOURCE_RATE; // mean of the per-source rates below
+  const sources = Math.max(DDOS_MIN_SOURCES, Math.min(500, Math.round((mult * background) / perSource)));
   const out: Built = { users: [], sessions: [] };
   for (let s = 0; s < sources; s++) {
     const user = ctx.newUser();
@@ -239,15 +264,35 @@ const TYPICAL_SPAN: Record<AttackProfile, number> = {
   'low-and-slow': 20 * MINUTE + 5 * SECOND,
 };
 
+/** Each instance is followed by at least this much time before the next one in its lane. */
+const INSTANCE_GAP = 60 * SECOND;
+
+export interface AttackRange {
+  from: number;
+  to: number;
+  perDay: number;
+  events: number;
+  /** Instances per profile wanted (default: defaultAttackRepeats(events)); capped so they fit. */
+  repeats?: number;
+}
+
+/** Rows of the lowest spike a burst starting at `at` can be lowered to. */
+function ddosFloor(at: number, perDay: number): number {
+  const background = eventRate(at, perDay) * SECOND;
+  return DDOS_MIN_SECONDS * Math.max(DDOS_MIN_MULT * background, DDOS_MIN_SOURCES * DDOS_SOURCE_RATE);
+}
+
 /**
- * Plans the attacks in [from, to): each in its own slot between 10 % and 85 % of the range, in a
- * seeded order, never overlapping.
+ * Plans `repeats` instances of each profile in [from, to), between 10 % and 85 % of the range: one
+ * after another in a seeded order when they fit, else in a few parallel lanes (DDoS bursts never
+ * overlap each other). The repeats are capped so every instance has room (at least one each); DDoS
+ * bursts share one volume cap, and fewer of them run when even their lowest spikes would exceed it.
  */
 export function planAttacks(
   profiles: readonly AttackProfile[],
   catalog: Catalog,
   seed: number,
-  range: { from: number; to: number; perDay: number; events: number },
+  range: AttackRange,
 ): AttackPlan {
   const rng = new Rng(seed, 3);
   const usedIds = new Set<number>();
@@ -257,6 +302,7 @@ export function planAttacks(
     catalog,
     perDay: range.perDay,
     events: range.events,
+    ddosCap: range.events * DDOS_MAX_SHARE,
     sessions: [],
     newUser: () => {
       for (;;) {
@@ -268,23 +314,75 @@ export function planAttacks(
       }
     },
   };
-  const labels: AttackLabel[] = [];
-  if (profiles.length === 0) return { labels, sessions: [], events: 0 };
+  if (profiles.length === 0) return { labels: [], sessions: [], events: 0 };
   const span = range.to - range.from;
   const lo = range.from + 0.1 * span;
-  const slotLen = (0.75 * span) / profiles.length;
-  const order = rng.shuffle(profiles.map((_, i) => i));
-  const built: Built[] = new Array(profiles.length);
-  order.forEach((attack, slotIndex) => {
-    const profile = profiles[attack]!;
-    const room = 0.9 * slotLen;
-    const slack = Math.max(0, room - TYPICAL_SPAN[profile]);
-    const at = wholeSecond(lo + slotIndex * slotLen + rng.next() * slack);
-    built[attack] = BUILDERS[profile](ctx, attack, at, room);
+  const width = 0.75 * span;
+  const longest = Math.max(...profiles.map((p) => TYPICAL_SPAN[p] + INSTANCE_GAP));
+  const repeats = Math.max(
+    1,
+    Math.min(range.repeats ?? defaultAttackRepeats(range.events), Math.floor(width / longest)),
+  );
+  // DDoS bursts: as many as the shared cap allows with spikes at the bottom of their usual range
+  // (10× the average background for 30 s); busier hours lower theirs towards 5× (refined below).
+  const cap = range.events * DDOS_MAX_SHARE;
+  const averageFloor =
+    DDOS_MIN_SECONDS *
+    Math.max((DDOS_COUNT_MULT * range.perDay) / 86_400, DDOS_MIN_SOURCES * DDOS_SOURCE_RATE);
+  const ddosCount = Math.max(1, Math.min(repeats, Math.floor(cap / averageFloor)));
+
+  interface Instance {
+    profile: number;
+    at: number;
+    room: number;
+    floor: number;
+  }
+  let instances: Instance[] = [];
+  const items: PlacementItem[] = [];
+  const groups: number[] = [];
+  profiles.forEach((p, pi) => {
+    const count = p === 'ddos-burst' ? ddosCount : repeats;
+    for (let k = 0; k < count; k++) {
+      instances.push({ profile: pi, at: 0, room: 0, floor: 0 });
+      items.push({ span: TYPICAL_SPAN[p], exclusive: p === 'ddos-burst' });
+      groups.push(pi);
+    }
   });
+  placeInstances(items, groups, lo, width, INSTANCE_GAP, rng).forEach((pl, i) => {
+    const x = instances[i]!;
+    x.at = wholeSecond(pl.at);
+    x.room = pl.room;
+  });
+
+  // The bursts' lowest spikes depend on the hour: drop the busiest bursts until they fit the cap,
+  // then share the cap in proportion to those floors (a single burst gets all of it, as before).
+  const isDdos = (x: Instance) => profiles[x.profile] === 'ddos-burst';
+  for (const x of instances) if (isDdos(x)) x.floor = ddosFloor(x.at, range.perDay);
+  const bursts = instances.filter(isDdos).sort((a, b) => a.floor - b.floor || a.at - b.at);
+  let floorTotal = bursts.reduce((a, x) => a + x.floor, 0);
+  const dropped = new Set<Instance>();
+  while (bursts.length - dropped.size > 1 && floorTotal > cap) {
+    const x = bursts[bursts.length - 1 - dropped.size]!;
+    dropped.add(x);
+    floorTotal -= x.floor;
+  }
+  instances = instances.filter((x) => !dropped.has(x));
+
+  // Label order: by profile as listed, then instance in time order; rows are built in time order.
+  instances.sort((a, b) => a.profile - b.profile || a.at - b.at);
+  const built: Built[] = new Array(instances.length);
+  const byTime = instances.map((x, i) => ({ x, i })).sort((a, b) => a.x.at - b.x.at || a.i - b.i);
+  for (const { x, i } of byTime) {
+    const profile = profiles[x.profile]!;
+    if (profile === 'ddos-burst') ctx.ddosCap = (cap * x.floor) / Math.max(floorTotal, 1e-9);
+    built[i] = BUILDERS[profile](ctx, i, x.at, x.room);
+  }
+
+  const labels: AttackLabel[] = [];
+  const seen = new Map<number, number>();
   let events = 0;
-  profiles.forEach((profile, attack) => {
-    const b = built[attack]!;
+  instances.forEach((x, i) => {
+    const b = built[i]!;
     let first = Infinity;
     let last = -Infinity;
     let count = 0;
@@ -294,10 +392,14 @@ export function planAttacks(
       count += s.times.length;
     }
     events += count;
+    const instance = (seen.get(x.profile) ?? 0) + 1;
+    seen.set(x.profile, instance);
     labels.push({
-      profile,
+      profile: profiles[x.profile]!,
+      instance,
       user_ids: b.users,
       sessions: b.sessions.map(uuidOf),
+      session_users: b.sessions.map((x) => x.userId),
       start: isoUtc(first),
       end: isoUtc(last),
       events: count,

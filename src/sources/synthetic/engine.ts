@@ -9,6 +9,7 @@ import { Rng } from './rng.js';
 import type { HumanTraffic } from './humans.js';
 import { DUPLICATE_SHARE, DUPLICATE_TYPE_SPLIT, EMPTY_SESSION_SHARE, EVENT_MIX } from './profile.js';
 import { SECOND, type SimSession, TYPE_NAMES } from './session.js';
+import { USER_ID_BASE, USER_ID_STRIDE } from './users.js';
 
 /** Copies per duplicated row: mostly one extra, sometimes a few, rarely a long run (up to 78 in October). */
 const EXTRA_COPY_MEAN = 0.35;
@@ -31,6 +32,9 @@ export class Engine {
   rows = 0;
   duplicates = 0;
   attackEvents = 0;
+  /** Distinct human users and sessions with at least one row written. */
+  humanUsers = 0;
+  humanSessions = 0;
   /** The current row. */
   time = 0;
   type = 0;
@@ -54,6 +58,8 @@ export class Engine {
   private pendingCopies = 0;
   /** A human session whose last row was the previous one: recycled once that row has been consumed. */
   private finished: SimSession | null = null;
+  /** One bit per human user number j (ids are USER_ID_BASE + 8·j + r, j counting up from 0). */
+  private userBits = new Uint8Array(1 << 16);
 
   constructor(
     private readonly humans: HumanTraffic,
@@ -132,11 +138,31 @@ export class Engine {
         if (t < c.first) c.first = t;
         c.last = t;
       } else {
+        if (!s.seen) {
+          s.seen = true;
+          this.humanSessions++;
+          this.markUser(s.userId);
+        }
         const u = this.rng.next();
         this.nullSession = u > 1 - EMPTY_SESSION_SHARE;
         if (u < DUP_CHANCE[this.type]!) this.pendingCopies = this.copies();
       }
       return true;
+    }
+  }
+
+  private markUser(userId: number): void {
+    const j = Math.floor((userId - USER_ID_BASE) / USER_ID_STRIDE);
+    const byte = j >>> 3;
+    if (byte >= this.userBits.length) {
+      const grown = new Uint8Array(Math.max(byte + 1, 2 * this.userBits.length));
+      grown.set(this.userBits);
+      this.userBits = grown;
+    }
+    const bit = 1 << (j & 7);
+    if ((this.userBits[byte]! & bit) === 0) {
+      this.userBits[byte]! |= bit;
+      this.humanUsers++;
     }
   }
 

@@ -16,6 +16,7 @@ import {
   type AttackLabel,
   type AttackPlan,
   type AttackProfile,
+  defaultAttackRepeats,
   MIN_ATTACK_SPAN,
   planAttacks,
 } from './attacks.js';
@@ -28,7 +29,7 @@ import { CsvEncoder } from './csv.js';
 import { HOUR, TYPE_NAMES, uuidOf } from './session.js';
 
 export type { AttackLabel, AttackProfile } from './attacks.js';
-export { ATTACK_PROFILES, parseAttackList } from './attacks.js';
+export { ATTACK_PROFILES, defaultAttackRepeats, parseAttackList } from './attacks.js';
 
 export interface GenerateOptions {
   /** Rows to produce, attack events and duplicates included (exact). */
@@ -37,6 +38,12 @@ export interface GenerateOptions {
   /** First day, `YYYY-MM-DD` (UTC); default 2019-10-01. */
   start?: string;
   attacks?: AttackProfile[];
+  /**
+   * Instances of each attack profile, each in its own place in time (default
+   * max(1, ⌊events / 50,000⌋)); capped so they fit the time range, and fewer DDoS bursts run when
+   * their shared volume cap (2.5 % of rows) would be exceeded.
+   */
+  attackRepeats?: number;
   /** Average events per day of human traffic (default 1,400,000, the real density); sets the time span. */
   eventsPerDay?: number;
 }
@@ -49,6 +56,9 @@ export interface GenerateSummary {
   first: string;
   last: string;
   labels: AttackLabel[];
+  /** Distinct human user ids and human sessions in the rows written. */
+  humanUsers: number;
+  humanSessions: number;
   out: string;
   labelsPath?: string;
   seconds: number;
@@ -63,6 +73,11 @@ export interface LabelsFile {
   eventsPerDay: number;
   first: string;
   last: string;
+  /** Instances per profile asked for (the labels show how many ran). */
+  attackRepeats: number;
+  /** Distinct human user ids (users in no label) and human sessions in the file. */
+  human_users: number;
+  human_sessions: number;
   attacks: AttackLabel[];
 }
 
@@ -102,6 +117,10 @@ function validate(opts: GenerateOptions): void {
   if (!Number.isFinite(perDay) || perDay < 1) {
     throw new StorepulseError('USAGE', `eventsPerDay must be >= 1, got ${perDay}`);
   }
+  const repeats = opts.attackRepeats;
+  if (repeats !== undefined && (!Number.isSafeInteger(repeats) || repeats < 1)) {
+    throw new StorepulseError('USAGE', `attackRepeats must be a whole number >= 1, got ${repeats}`);
+  }
   for (const a of opts.attacks ?? []) {
     if (!ATTACK_PROFILES.includes(a)) {
       throw new StorepulseError(
@@ -110,6 +129,10 @@ function validate(opts: GenerateOptions): void {
       );
     }
   }
+}
+
+function attackRepeatsOf(opts: GenerateOptions): number {
+  return opts.attackRepeats ?? defaultAttackRepeats(opts.events);
 }
 
 /** Resolves the time span and the attack plan: the part of a run that does not depend on human traffic. */
@@ -138,7 +161,13 @@ function prepare(opts: GenerateOptions): {
       perDay = (base * expected) / eventsBetween(startMs, startMs + MIN_ATTACK_SPAN, base);
       end = startMs + MIN_ATTACK_SPAN;
     }
-    plan = planAttacks(profiles, catalog, opts.seed, { from: startMs, to: end, perDay, events: opts.events });
+    plan = planAttacks(profiles, catalog, opts.seed, {
+      from: startMs,
+      to: end,
+      perDay,
+      events: opts.events,
+      repeats: attackRepeatsOf(opts),
+    });
     human = Math.max(1, opts.events - plan.events);
   }
   return { catalog, plan, startMs, perDay };
@@ -265,6 +294,8 @@ export async function generateToFile(
     first: isoUtc(first),
     last: isoUtc(lastTime),
     labels,
+    humanUsers: engine.humanUsers,
+    humanSessions: engine.humanSessions,
     out,
     seconds: 0,
   };
@@ -279,6 +310,9 @@ export async function generateToFile(
       eventsPerDay: run.perDay,
       first: summary.first,
       last: summary.last,
+      attackRepeats: attackRepeatsOf(opts),
+      human_users: summary.humanUsers,
+      human_sessions: summary.humanSessions,
       attacks: labels,
     };
     try {

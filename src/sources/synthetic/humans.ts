@@ -3,6 +3,14 @@
  * remove, purchase) and a pace. Finished sessions are recycled, so steady generation allocates little.
  */
 import { type Catalog, sameCategoryProduct } from './catalog.js';
+import {
+  BULK_MEAN_SIZE,
+  BULK_SESSION_SHARE,
+  COMPARISON_MEAN_SIZE,
+  COMPARISON_SESSION_SHARE,
+  fillBulk,
+  fillComparison,
+} from './lookalikes.js';
 import { SESSION_SIZE_KNOTS } from './profile.js';
 import { Rng } from './rng.js';
 import {
@@ -18,12 +26,20 @@ import {
 } from './session.js';
 import { Arrivals } from './users.js';
 
+export { BULK_SESSION_SHARE, COMPARISON_SESSION_SHARE } from './lookalikes.js';
 export { USER_ID_BASE, USER_ID_STRIDE } from './users.js';
 
 // --- model constants (tuned against rees46-profile.md; see docs/generator.md) ---
 
-/** Share of sessions with a fast burst of 6-12 views inside 10 s (would trip `count > 5 per 10 s`). */
+// Humans who look a bit like bots (unlabelled: the false positives a detector has to live with);
+// comparison shoppers and bulk buyers are in lookalikes.ts.
+/** Share of sessions with a fast burst of 6-15 views inside 10 s (would trip `count > 5 per 10 s`). */
 export const FAST_SESSION_SHARE = 0.005;
+const FAST_BURST: readonly [number, number] = [6, 15];
+/** Marathon browsers: 100-300 events over 20-60 minutes at an irregular human pace. */
+export const MARATHON_SESSION_SHARE = 0.0005;
+const MARATHON_EVENTS: readonly [number, number] = [100, 300];
+const MARATHON_MINUTES: readonly [number, number] = [20, 60];
 
 /** Browsing: revisit a product already seen in the session, stay in its category, or jump anywhere. */
 const P_REVISIT = 0.3;
@@ -89,8 +105,17 @@ function sizeFromU(u: number): number {
   return SIZE_TABLE[Math.floor((u / SIZE_TABLE_LIMIT) * (1 << SIZE_TABLE_BITS))]!;
 }
 
-/** Mean events per human session (from the size distribution; fast sessions add a little). */
-export const MEAN_SESSION_SIZE = sessionSizeMean() + FAST_SESSION_SHARE * 5;
+/** Mean events per human session: the size distribution, with the special kinds in their shares. */
+export const MEAN_SESSION_SIZE =
+  sessionSizeMean() *
+    (1 - FAST_SESSION_SHARE - COMPARISON_SESSION_SHARE - BULK_SESSION_SHARE - MARATHON_SESSION_SHARE) +
+  FAST_SESSION_SHARE * ((FAST_BURST[0] + FAST_BURST[1]) / 2 + 1.5) +
+  COMPARISON_SESSION_SHARE * COMPARISON_MEAN_SIZE +
+  BULK_SESSION_SHARE * BULK_MEAN_SIZE +
+  MARATHON_SESSION_SHARE * ((MARATHON_EVENTS[0] + MARATHON_EVENTS[1]) / 2 + 3);
+
+/** Mean of lognormal(1, GAP_SIGMA), to scale gaps to a wanted total. */
+const GAP_MEAN = Math.exp((GAP_SIGMA * GAP_SIGMA) / 2);
 
 export interface HumanOptions {
   /** When the first session may start (before the data set's start: a warm-up). */
@@ -148,6 +173,7 @@ export class HumanTraffic {
     s.userId = userId;
     assignSessionId(s, this.rng);
     s.i = 0;
+    s.seen = false;
     this.sessions++;
     return s;
   }
@@ -167,13 +193,23 @@ export class HumanTraffic {
     const rng = this.rng;
     const cat = this.catalog;
     let n = sizeFromU(rng.next());
-    const fast = rng.chance(FAST_SESSION_SHARE);
-    const burst = fast ? 6 + rng.int(7) : 0;
+    // The kind of shopper: one draw, so ordinary sessions use the random stream as they always did.
+    let kind = rng.next();
+    const fast = kind < FAST_SESSION_SHARE;
+    kind -= FAST_SESSION_SHARE;
+    const skip = start < this.skipBefore;
+    if (kind >= 0 && kind < COMPARISON_SESSION_SHARE) return fillComparison(s, start, rng, cat, skip);
+    kind -= COMPARISON_SESSION_SHARE;
+    if (kind >= 0 && kind < BULK_SESSION_SHARE) return fillBulk(s, start, rng, cat, skip);
+    kind -= BULK_SESSION_SHARE;
+    const marathon = kind >= 0 && kind < MARATHON_SESSION_SHARE;
+    const burst = fast ? rng.intIn(FAST_BURST[0], FAST_BURST[1]) : 0;
     if (fast) n = Math.max(n, burst + rng.int(3));
+    if (marathon) n = rng.intIn(MARATHON_EVENTS[0], MARATHON_EVENTS[1]);
     // Idle pauses first: a warm-up session without one ends before the data set starts.
     const idle = this.idle;
     if (idle.length > 0) idle.length = 0;
-    for (let g = 1; g < n; g++) if (rng.next() < IDLE_CHANCE) idle.push(g);
+    if (!marathon) for (let g = 1; g < n; g++) if (rng.next() < IDLE_CHANCE) idle.push(g);
     if (start < this.skipBefore && idle.length === 0) return false;
 
     // Funnel: bigger sessions convert more.
@@ -269,9 +305,12 @@ export class HumanTraffic {
     s.len = len;
 
     // Times: a per-session pace, gaps around it; checkout takes a while; fast sessions burst first.
-    const pace =
-      Math.max(PACE_MIN_S, rng.lognormal(PACE_MEDIAN_S * Math.pow(n / 2, -PACE_SIZE_EXPONENT), PACE_SIGMA)) *
-      SECOND;
+    const pace = marathon
+      ? (rng.range(MARATHON_MINUTES[0], MARATHON_MINUTES[1]) * 60 * SECOND) / (n - 1) / GAP_MEAN
+      : Math.max(
+          PACE_MIN_S,
+          rng.lognormal(PACE_MEDIAN_S * Math.pow(n / 2, -PACE_SIZE_EXPONENT), PACE_SIGMA),
+        ) * SECOND;
     let t = start;
     times[0] = wholeSecond(t);
     const burstGap = burst > 1 ? (9 * SECOND) / (burst - 1) : 0;

@@ -30,6 +30,8 @@ export interface SimSession {
   userBytes: number;
   /** -1 for a human, else the index of the attack it belongs to. */
   attack: number;
+  /** A row of it has been written (counts human sessions). */
+  seen: boolean;
 }
 
 const HEX = Array.from('0123456789abcdef', (ch) => ch.charCodeAt(0));
@@ -88,6 +90,7 @@ export function newSession(
     tail: EMPTY,
     userBytes: 0,
     attack,
+    seen: false,
   };
 }
 

@@ -9,7 +9,12 @@ import {
   parseAttackList,
 } from '../../../src/sources/synthetic/generator.js';
 
-const opts: GenerateOptions = { events: 100_000, seed: 31, attacks: parseAttackList('all') };
+const opts: GenerateOptions = {
+  events: 100_000,
+  seed: 31,
+  attacks: parseAttackList('all'),
+  attackRepeats: 1,
+};
 let events: ClickEvent[];
 let labels: AttackLabel[];
 const byProfile = new Map<AttackProfile, ClickEvent[]>();
@@ -150,5 +155,111 @@ describe('attack injection', () => {
     expect(() => parseAttackList('scraper,botnet')).toThrow(
       /botnet.*ddos-burst, scraper, cart-bot, low-and-slow/,
     );
+  });
+});
+
+describe('repeated attacks', () => {
+  const all = parseAttackList('all');
+  const spans = (ls: AttackLabel[]) =>
+    ls.map((l) => [ms(l.start), ms(l.end)] as const).sort((a, b) => a[0] - b[0]);
+  const overlapping = (ls: AttackLabel[]) => {
+    const s = spans(ls);
+    let n = 0;
+    for (let i = 1; i < s.length; i++) if (s[i]![0] <= s[i - 1]![1]) n++;
+    return n;
+  };
+
+  it('injects each profile n times, one label per instance, numbered in time order, rows matching', () => {
+    const o: GenerateOptions = { events: 150_000, seed: 8, attacks: all, attackRepeats: 3 };
+    const ls = generateLabels(o);
+    for (const p of ['scraper', 'cart-bot', 'low-and-slow'] as const) {
+      const mine = ls.filter((l) => l.profile === p);
+      expect(mine.map((l) => l.instance)).toEqual([1, 2, 3]);
+      for (let i = 1; i < mine.length; i++) expect(ms(mine[i]!.start)).toBeGreaterThan(ms(mine[i - 1]!.end));
+    }
+    const bursts = ls.filter((l) => l.profile === 'ddos-burst');
+    expect(bursts.length).toBeGreaterThanOrEqual(1);
+    expect(bursts.length).toBeLessThanOrEqual(3);
+    expect(overlapping(bursts)).toBe(0);
+    // Every instance has its own users and sessions, and the rows say exactly what the labels say.
+    const owner = new Map<number, AttackLabel>();
+    for (const l of ls) {
+      expect(l.session_users).toHaveLength(l.sessions.length);
+      for (const u of l.user_ids) {
+        expect(owner.has(u)).toBe(false);
+        owner.set(u, l);
+      }
+    }
+    const count = new Map<AttackLabel, { n: number; first: number; last: number }>();
+    const rows = new Map<AttackLabel, ClickEvent[]>();
+    for (const e of generateEvents(o)) {
+      const l = owner.get(e.user_id);
+      if (!l) continue;
+      rows.set(l, [...(rows.get(l) ?? []), e]);
+      const c = count.get(l) ?? { n: 0, first: Infinity, last: -Infinity };
+      c.n++;
+      c.first = Math.min(c.first, e.event_time);
+      c.last = Math.max(c.last, e.event_time);
+      count.set(l, c);
+      expect(l.session_users[l.sessions.indexOf(e.user_session!)]).toBe(e.user_id);
+    }
+    for (const l of ls) expect(count.get(l)).toEqual({ n: l.events, first: ms(l.start), last: ms(l.end) });
+    // Same shapes in every instance.
+    for (const l of ls) {
+      const list = rows.get(l)!;
+      const minutes = (ms(l.end) - ms(l.start)) / 60_000;
+      if (l.profile === 'low-and-slow') {
+        expect(maxPerWindow(list)).toBeLessThanOrEqual(5);
+        expect(minutes).toBeGreaterThanOrEqual(11);
+      }
+      if (l.profile === 'scraper') expect(list.every((e) => e.event_type === 'view')).toBe(true);
+      if (l.profile === 'ddos-burst') {
+        expect(l.user_ids.length).toBeGreaterThanOrEqual(8);
+        for (const u of l.user_ids)
+          expect(maxPerWindow(list.filter((e) => e.user_id === u))).toBeGreaterThan(5);
+      }
+    }
+  });
+
+  it('defaults to max(1, events / 50,000) instances, keeps attacks a few % of rows and DDoS under 2.5 %', () => {
+    const ls = generateLabels({ events: 400_000, seed: 2, attacks: all });
+    expect(ls.filter((l) => l.profile === 'scraper')).toHaveLength(8);
+    expect(ls.filter((l) => l.profile === 'low-and-slow')).toHaveLength(8);
+    const share = (p?: string) =>
+      ls.filter((l) => p === undefined || l.profile === p).reduce((a, l) => a + l.events, 0) / 400_000;
+    expect(share('ddos-burst')).toBeLessThanOrEqual(0.025);
+    expect(share()).toBeLessThan(0.07);
+    expect(generateLabels({ events: 40_000, seed: 2, attacks: ['scraper'] })).toHaveLength(1);
+  });
+
+  it('runs instances side by side when they do not fit one after another, never two DDoS bursts at once', () => {
+    const o: GenerateOptions = {
+      events: 300_000,
+      seed: 4,
+      eventsPerDay: 4_000_000,
+      attacks: all,
+      attackRepeats: 6,
+    };
+    const ls = generateLabels(o);
+    expect(overlapping(ls)).toBeGreaterThan(0);
+    expect(overlapping(ls.filter((l) => l.profile === 'ddos-burst'))).toBe(0);
+    expect(ls.filter((l) => l.profile === 'low-and-slow')).toHaveLength(6);
+  });
+
+  it('caps the repeats so every instance fits between 10 % and 85 % of the range, shapes unchanged', () => {
+    const o: GenerateOptions = { events: 100_000, seed: 6, attacks: all, attackRepeats: 1000 };
+    const ls = generateLabels(o);
+    const slow = ls.filter((l) => l.profile === 'low-and-slow');
+    expect(slow.length).toBeGreaterThan(1);
+    expect(slow.length).toBeLessThan(10);
+    for (const l of slow) expect((ms(l.end) - ms(l.start)) / 60_000).toBeGreaterThanOrEqual(11);
+    const events = [...generateEvents(o)];
+    const from = events[0]!.event_time;
+    const span = events.at(-1)!.event_time - from;
+    for (const l of ls) {
+      expect(ms(l.start)).toBeGreaterThanOrEqual(from + 0.09 * span);
+      expect(ms(l.end)).toBeLessThanOrEqual(from + 0.87 * span);
+    }
+    expect(() => generateLabels({ ...o, attackRepeats: 0 })).toThrow(/attackRepeats/);
   });
 });
