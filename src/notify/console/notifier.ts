@@ -1,29 +1,44 @@
 /** Prints one line per alert to stderr (results own stdout), like the reference Lambda's SNS message. */
-import type { Alert } from '../../core/alert.js';
-import type { Notifier } from '../types.js';
+import type { Alert, Severity } from '../../core/alert.js';
+import { alertSummary, deliveryId, type Notifier } from '../types.js';
 
 export function formatAlertLine(a: Alert): string {
-  return (
-    `[${a.severity.toUpperCase()}] ${a.rule}: ${a.key_type} ${a.key} made ${a.count} actions in ` +
-    `${a.window_start} .. ${a.window_end} (score ${a.score.toFixed(1)})`
-  );
+  return alertSummary(a);
+}
+
+export interface ConsoleNotifierOptions {
+  /** Default 'console'. */
+  name?: string;
+  /** Default 'high'. */
+  minSeverity?: Severity;
+  /** Append ` [delivery <id>]` to each line (off: the line stays what people read). */
+  showDeliveryId?: boolean;
 }
 
 export class ConsoleNotifier implements Notifier {
-  readonly name = 'console';
+  readonly name: string;
+  readonly minSeverity: Severity;
   sent = 0;
   private suppressed = 0;
+  private readonly showDeliveryId: boolean;
 
   /** `maxLines` caps what a flood prints; the rest are counted and summed up at close. */
   constructor(
     private readonly out: NodeJS.WritableStream = process.stderr,
     private readonly maxLines = Infinity,
-  ) {}
+    opts: ConsoleNotifierOptions = {},
+  ) {
+    this.name = opts.name ?? 'console';
+    this.minSeverity = opts.minSeverity ?? 'high';
+    this.showDeliveryId = opts.showDeliveryId ?? false;
+  }
 
   async notify(alerts: readonly Alert[]): Promise<void> {
     const room = Math.max(0, this.maxLines - this.sent);
     const shown = alerts.slice(0, room);
-    if (shown.length > 0) this.out.write(shown.map((a) => `${formatAlertLine(a)}\n`).join(''));
+    const line = (a: Alert) =>
+      this.showDeliveryId ? `${alertSummary(a)} [delivery ${deliveryId(a.id, this.name)}]` : alertSummary(a);
+    if (shown.length > 0) this.out.write(shown.map((a) => `${line(a)}\n`).join(''));
     this.sent += shown.length;
     this.suppressed += alerts.length - shown.length;
   }
