@@ -1,0 +1,401 @@
+/**
+ * Alerts in Amazon DynamoDB, in the reference architecture's table (`ddb-ecommerce-tab-1`) and key
+ * scheme: partition key `ddb_partition_key` = `userid#<user_id>#appserver#<name>`, sort key
+ * `ddb_sort_key` = epoch seconds (see item.ts for the per-id fraction that keeps two rules' alerts in
+ * the same second apart). Works against AWS and against dynalite through `endpoint`.
+ *
+ * Idempotency: put() first reads which of the alerts' keys exist (BatchGetItem, strongly consistent),
+ * then writes only the missing ones (BatchWriteItem). A replay therefore writes nothing and reports
+ * nothing. BatchWriteItem takes no conditions, so two writers racing on the same new alert can both
+ * report it as new (the item itself is written once, at one key, with the same content but
+ * `detected_at`); one processor per stream, as storepulse runs it, never races with itself.
+ */
+import {
+  type AttributeValue,
+  BatchGetItemCommand,
+  BatchWriteItemCommand,
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  type DynamoDBClientConfig,
+  ScanCommand,
+  type ScanCommandInput,
+  type TableDescription,
+} from '@aws-sdk/client-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { Alert, Severity } from '../../core/alert.js';
+import { StorepulseError } from '../../core/errors.js';
+import type { AlertCounts, AlertQuery, AlertStore } from '../types.js';
+import { fromItem, type Item, itemKey, type ItemKey, PARTITION_KEY, SORT_KEY, toItem } from './item.js';
+import { backoffMs, DEFAULT_MAX_RETRIES, dynamoCall, errorCode, sleep } from './retry.js';
+
+export const DEFAULT_TABLE = 'ddb-ecommerce-tab-1';
+/** DynamoDB limits: BatchWriteItem 25 items (and 16 MB, which 25 items of at most 400 KB never reach), BatchGetItem 100 keys. */
+export const MAX_WRITE_BATCH = 25;
+export const MAX_GET_BATCH = 100;
+const ACTIVE_TIMEOUT_MS = 5 * 60_000;
+
+export interface DynamoAlertStoreOptions {
+  /** Default `ddb-ecommerce-tab-1`, the reference table. */
+  table?: string;
+  /** Default from the AWS environment or config files, else 'us-east-1'. */
+  region?: string;
+  /** e.g. http://127.0.0.1:4567 for dynalite. */
+  endpoint?: string;
+  /** The `<name>` in `…#appserver#<name>`; default 'storepulse'. Items of other app servers are not listed. */
+  appServer?: string;
+  /** Static credentials (dynalite takes any); otherwise the AWS SDK's default provider chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Optional injection; an injected client stays the caller's (close() does not destroy it). */
+  client?: DynamoDBClient;
+  /** Create the table (on-demand billing) when it does not exist; otherwise a missing table is an error. */
+  createTable?: boolean;
+  /** Retries of a throttled or failed call, and of unprocessed items or keys, before giving up. */
+  maxRetries?: number;
+}
+
+const TABLE_NAME = /^[a-zA-Z0-9_.-]{3,255}$/;
+
+/** The region the SDK would pick (AWS_REGION, config files), else us-east-1 rather than failing every call. */
+async function defaultRegion(): Promise<string> {
+  const probe = new DynamoDBClient({});
+  try {
+    return await probe.config.region();
+  } catch {
+    return 'us-east-1';
+  } finally {
+    probe.destroy();
+  }
+}
+
+function keyString(pk: string, sk: string): string {
+  // DynamoDB gives numbers back in canonical form: no trailing zeros in the fraction.
+  const canonical = sk.includes('.') ? sk.replace(/0+$/, '').replace(/\.$/, '') : sk;
+  return `${pk}\u0000${canonical}`;
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Newest window first, then by key, rule and id, so that the order is total. */
+function newestFirst(a: Alert, b: Alert): number {
+  if (a.window_start !== b.window_start) return a.window_start < b.window_start ? 1 : -1;
+  if (a.key !== b.key) return a.key < b.key ? -1 : 1;
+  if (a.rule !== b.rule) return a.rule < b.rule ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+export class DynamoAlertStore implements AlertStore {
+  readonly table: string;
+  readonly appServer: string;
+  readonly client: DynamoDBClient;
+  private readonly ownsClient: boolean;
+  private readonly maxRetries: number;
+  private readonly createTable: boolean;
+  private readonly endpoint: string | undefined;
+  private ready: Promise<void> | undefined;
+
+  constructor(opts: DynamoAlertStoreOptions = {}) {
+    this.table = opts.table ?? DEFAULT_TABLE;
+    if (!TABLE_NAME.test(this.table)) {
+      throw new StorepulseError(
+        'USAGE',
+        `"${this.table}" is not a DynamoDB table name (3-255 of a-z A-Z 0-9 _ . -)`,
+      );
+    }
+    this.appServer = opts.appServer ?? 'storepulse';
+    this.maxRetries = opts.maxRetries ?? DEFAULT_MAX_RETRIES;
+    if (!Number.isInteger(this.maxRetries) || this.maxRetries < 0) {
+      throw new StorepulseError('USAGE', `maxRetries must be a non-negative integer, got ${opts.maxRetries}`);
+    }
+    this.createTable = opts.createTable ?? false;
+    this.endpoint = opts.endpoint;
+    this.ownsClient = opts.client === undefined;
+    if (opts.client) {
+      this.client = opts.client;
+    } else {
+      const config: DynamoDBClientConfig = {
+        // HTTP/1.1 with keep-alive, as for Kinesis; works the same against AWS and dynalite.
+        requestHandler: new NodeHttpHandler(),
+        // Our own retries (maxRetries, full jitter) are the only ones, so the limit means what it says.
+        maxAttempts: 1,
+      };
+      config.region = opts.region ?? defaultRegion;
+      if (opts.endpoint) config.endpoint = opts.endpoint;
+      if (opts.credentials) config.credentials = opts.credentials;
+      this.client = new DynamoDBClient(config);
+    }
+  }
+
+  /** Checks (or creates) the table once; every operation awaits it. */
+  open(): Promise<void> {
+    this.ready ??= this.ensureTable().catch((err: unknown) => {
+      this.ready = undefined;
+      throw err;
+    });
+    return this.ready;
+  }
+
+  private call<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    return dynamoCall(op, this.table, fn, this.maxRetries);
+  }
+
+  private async describe(): Promise<TableDescription | undefined> {
+    try {
+      const out = await this.call('DescribeTable', () =>
+        this.client.send(new DescribeTableCommand({ TableName: this.table })),
+      );
+      return out.Table;
+    } catch (err) {
+      if (err instanceof StorepulseError && errorCode(err.cause) === 'ResourceNotFoundException')
+        return undefined;
+      throw err;
+    }
+  }
+
+  private async ensureTable(): Promise<void> {
+    let table = await this.describe();
+    if (table === undefined) {
+      if (!this.createTable) {
+        const where = `region ${await this.client.config.region()}${this.endpoint ? `, endpoint ${this.endpoint}` : ''}`;
+        throw new StorepulseError(
+          'STATE',
+          `DynamoDB table "${this.table}" does not exist (${where}); create it with partition key ` +
+            `${PARTITION_KEY} (S) and sort key ${SORT_KEY} (N), or let storepulse create it`,
+        );
+      }
+      try {
+        await this.call('CreateTable', () =>
+          this.client.send(
+            new CreateTableCommand({
+              TableName: this.table,
+              BillingMode: 'PAY_PER_REQUEST',
+              AttributeDefinitions: [
+                { AttributeName: PARTITION_KEY, AttributeType: 'S' },
+                { AttributeName: SORT_KEY, AttributeType: 'N' },
+              ],
+              KeySchema: [
+                { AttributeName: PARTITION_KEY, KeyType: 'HASH' },
+                { AttributeName: SORT_KEY, KeyType: 'RANGE' },
+              ],
+            }),
+          ),
+        );
+      } catch (err) {
+        // Someone else created it meanwhile: fine, wait for it like for ours.
+        if (!(err instanceof StorepulseError) || errorCode(err.cause) !== 'ResourceInUseException') throw err;
+      }
+      table = await this.describe();
+    }
+    const deadline = Date.now() + ACTIVE_TIMEOUT_MS;
+    for (let wait = 25; table?.TableStatus === 'CREATING'; wait = Math.min(1000, wait * 2)) {
+      if (Date.now() > deadline)
+        throw new StorepulseError('STATE', `DynamoDB table "${this.table}" still CREATING after 5 minutes`);
+      await sleep(wait);
+      table = await this.describe();
+    }
+    if (table === undefined || table.TableStatus === 'DELETING') {
+      throw new StorepulseError('STATE', `DynamoDB table "${this.table}" is being deleted`);
+    }
+    const hash = table.KeySchema?.find((k) => k.KeyType === 'HASH')?.AttributeName;
+    const range = table.KeySchema?.find((k) => k.KeyType === 'RANGE')?.AttributeName;
+    const types = new Map(table.AttributeDefinitions?.map((d) => [d.AttributeName, d.AttributeType]));
+    if (
+      hash !== PARTITION_KEY ||
+      range !== SORT_KEY ||
+      types.get(PARTITION_KEY) !== 'S' ||
+      types.get(SORT_KEY) !== 'N'
+    ) {
+      throw new StorepulseError(
+        'STATE',
+        `DynamoDB table "${this.table}" has key ${hash ?? '?'} / ${range ?? '?'}; storepulse needs partition key ` +
+          `${PARTITION_KEY} (S) and sort key ${SORT_KEY} (N), as the reference table`,
+      );
+    }
+  }
+
+  async put(alerts: readonly Alert[]): Promise<Alert[]> {
+    await this.open();
+    // One entry per key, first of an id wins (as INSERT OR IGNORE would).
+    const pending = new Map<string, { alert: Alert; key: ItemKey }>();
+    for (const alert of alerts) {
+      const key = itemKey(alert, this.appServer);
+      const k = keyString(key[PARTITION_KEY].S, key[SORT_KEY].N);
+      const seen = pending.get(k);
+      if (seen === undefined) pending.set(k, { alert, key });
+      else if (seen.alert.id !== alert.id) throw collision(seen.alert.id, alert.id, k);
+    }
+    for (const [k, id] of await this.existingIds([...pending.values()].map((p) => p.key))) {
+      const p = pending.get(k);
+      if (p === undefined) continue;
+      if (p.alert.id !== id) throw collision(id, p.alert.id, k);
+      pending.delete(k);
+    }
+    const fresh = [...pending.values()].map((p) => p.alert);
+    // Serialise (and check sizes) before the first write, so a bad alert fails the whole put early.
+    const items = fresh.map((a) => toItem(a, this.appServer));
+    for (const batch of chunks(items, MAX_WRITE_BATCH)) await this.writeBatch(batch);
+    return fresh;
+  }
+
+  /** Key string → id of the items that exist at these keys. */
+  private async existingIds(keys: readonly ItemKey[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    for (const batch of chunks(keys, MAX_GET_BATCH)) {
+      let request: Record<string, AttributeValue>[] | undefined = batch;
+      for (let attempt = 0; request && request.length > 0; attempt++) {
+        const keysNow: Record<string, AttributeValue>[] = request;
+        const out = await this.call('BatchGetItem', () =>
+          this.client.send(
+            new BatchGetItemCommand({
+              RequestItems: {
+                [this.table]: {
+                  Keys: keysNow,
+                  ConsistentRead: true,
+                  ProjectionExpression: '#pk, #sk, #id',
+                  ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY, '#id': 'id' },
+                },
+              },
+            }),
+          ),
+        );
+        for (const item of out.Responses?.[this.table] ?? []) {
+          const pk = item[PARTITION_KEY]?.S;
+          const sk = item[SORT_KEY]?.N;
+          // An item without an id was written by someone else (the reference Lambda, say).
+          if (pk !== undefined && sk !== undefined) found.set(keyString(pk, sk), item.id?.S ?? '(no id)');
+        }
+        request = out.UnprocessedKeys?.[this.table]?.Keys;
+        if (request && request.length > 0) await this.backoff('BatchGetItem', attempt, request.length);
+      }
+    }
+    return found;
+  }
+
+  private async writeBatch(items: Item[]): Promise<void> {
+    let pending = items.map((Item) => ({ PutRequest: { Item } }));
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      const request = pending;
+      const out = await this.call('BatchWriteItem', () =>
+        this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.table]: request } })),
+      );
+      pending = (out.UnprocessedItems?.[this.table] ?? []).flatMap((w) =>
+        w.PutRequest?.Item ? [{ PutRequest: { Item: w.PutRequest.Item } }] : [],
+      );
+      if (pending.length > 0) await this.backoff('BatchWriteItem', attempt, pending.length);
+    }
+  }
+
+  /** Unprocessed items or keys mean throttling: back off, or give up after maxRetries. */
+  private async backoff(op: string, attempt: number, left: number): Promise<void> {
+    if (attempt >= this.maxRetries) {
+      throw new StorepulseError(
+        'IO',
+        `${op} on DynamoDB table "${this.table}": ${left} items still unprocessed after ${attempt} retries`,
+      );
+    }
+    await sleep(backoffMs(attempt));
+  }
+
+  /** Every storepulse item of this app server: a full Scan (the table has no secondary index). */
+  private async scan(input: Omit<ScanCommandInput, 'TableName'> = {}): Promise<Item[]> {
+    await this.open();
+    const items: Item[] = [];
+    const names = { '#app': 'app_server', '#id': 'id', ...input.ExpressionAttributeNames };
+    const values = { ':app': { S: this.appServer }, ...input.ExpressionAttributeValues };
+    const filter = `attribute_exists(#id) AND #app = :app${input.FilterExpression ? ` AND (${input.FilterExpression})` : ''}`;
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const from = start;
+      const out = await this.call('Scan', () =>
+        this.client.send(
+          new ScanCommand({
+            ...input,
+            TableName: this.table,
+            ConsistentRead: true,
+            FilterExpression: filter,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ExclusiveStartKey: from,
+          }),
+        ),
+      );
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start !== undefined);
+    return items;
+  }
+
+  async list(q: AlertQuery = {}): Promise<Alert[]> {
+    const where: string[] = [];
+    const names: Record<string, string> = {};
+    const values: Record<string, AttributeValue> = {};
+    if (q.severity) {
+      where.push('#severity = :severity');
+      names['#severity'] = 'severity';
+      values[':severity'] = { S: q.severity };
+    }
+    // A Scan, not a Query on the user's partition: session alerts can carry a user_id too.
+    if (q.userId !== undefined) {
+      where.push('#user = :user');
+      names['#user'] = 'user_id';
+      values[':user'] = { N: String(q.userId) };
+    }
+    if (q.rule) {
+      where.push('#rule = :rule');
+      names['#rule'] = 'rule';
+      values[':rule'] = { S: q.rule };
+    }
+    const items = await this.scan(
+      where.length
+        ? {
+            FilterExpression: where.join(' AND '),
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          }
+        : {},
+    );
+    const alerts = items.map(fromItem).sort(newestFirst);
+    return q.limit !== undefined && q.limit >= 0 ? alerts.slice(0, q.limit) : alerts;
+  }
+
+  async counts(): Promise<AlertCounts> {
+    const bySeverity: Record<Severity, number> = { low: 0, medium: 0, high: 0 };
+    const users = new Set<string>();
+    const items = await this.scan({
+      ProjectionExpression: '#severity, #user',
+      ExpressionAttributeNames: { '#severity': 'severity', '#user': 'user_id' },
+    });
+    for (const item of items) {
+      const severity = item.severity?.S as Severity | undefined;
+      if (severity !== undefined) bySeverity[severity] = (bySeverity[severity] ?? 0) + 1;
+      if (item.user_id?.N !== undefined) users.add(item.user_id.N);
+    }
+    return { total: items.length, bySeverity, users: users.size };
+  }
+
+  async alertedUsers(): Promise<number[]> {
+    const items = await this.scan({
+      ProjectionExpression: '#user',
+      FilterExpression: 'attribute_exists(#user)',
+      ExpressionAttributeNames: { '#user': 'user_id' },
+    });
+    const users = new Set(items.flatMap((i) => (i.user_id?.N !== undefined ? [Number(i.user_id.N)] : [])));
+    return [...users].sort((a, b) => a - b);
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsClient) this.client.destroy();
+  }
+}
+
+function collision(stored: string, incoming: string, key: string): StorepulseError {
+  return new StorepulseError(
+    'STATE',
+    `alerts ${stored} and ${incoming} map to the same DynamoDB item (${key.replace('\u0000', ' / ')}); ` +
+      'refusing to overwrite one with the other',
+  );
+}
