@@ -1,0 +1,268 @@
+/**
+ * `storepulse evaluate`: scores alerts against a generator's labels, storepulse's rules beside the
+ * reference rule (docs/evaluate.md). The scoring is src/core/evaluate.ts; this file reads the inputs.
+ */
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Command } from 'commander';
+import { DEFAULT_CONFIG } from '../core/config.js';
+import { StorepulseError } from '../core/errors.js';
+import {
+  type EvaluationLabels,
+  type EvaluationReport,
+  evaluate,
+  parseAlertRecord,
+  type ScoredAlert,
+  type SystemScore,
+  splitSystems,
+  type TargetCheck,
+} from '../core/evaluate.js';
+import { REFERENCE_RULE, ReferenceRule } from '../core/rules/reference.js';
+import { readEvents } from '../sources/reader.js';
+import { SqliteAlertStore } from '../stores/sqlite/alert-store.js';
+import { type Context, contextOf } from './context.js';
+import { formatJson, formatTable } from './output.js';
+import { createProgress } from './progress.js';
+import { alertStorePath } from './paths.js';
+
+interface EvaluateFlags {
+  labels: string;
+  alerts?: string;
+  data?: string;
+  json?: boolean;
+  check?: boolean;
+}
+
+export interface EvaluateOutput extends EvaluationReport {
+  labels: string;
+  alerts_source: string;
+  /** Where the reference column comes from, or why it is missing. */
+  reference_source: string;
+  data: string | null;
+  rejected_alert_records: number;
+}
+
+function readLabels(file: string): EvaluationLabels {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new StorepulseError('INPUT', `cannot read labels ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  const l = parsed as Partial<EvaluationLabels> | null;
+  if (!l || !Array.isArray(l.attacks)) {
+    throw new StorepulseError('INPUT', `${file} is not a labels file (no "attacks" list)`);
+  }
+  return { attacks: l.attacks, human_users: typeof l.human_users === 'number' ? l.human_users : undefined };
+}
+
+/** The first non-blank character of a file (reads at most 4 KiB). */
+function firstChar(file: string): string {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(4096);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return buf.subarray(0, n).toString('utf8').trimStart().slice(0, 1);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Alerts from a `.jsonl`/`.json` file: one alert (or stream-2 record) per line, or a JSON array. */
+async function readAlertFile(file: string): Promise<{ alerts: ScoredAlert[]; rejected: number }> {
+  const alerts: ScoredAlert[] = [];
+  let rejected = 0;
+  const take = (value: unknown) => {
+    const a = parseAlertRecord(value);
+    if (typeof a === 'string') rejected++;
+    else alerts.push(a);
+  };
+  try {
+    if (firstChar(file) === '[') {
+      const all = JSON.parse(readFileSync(file, 'utf8')) as unknown[];
+      for (const v of all) take(v);
+      return { alerts, rejected };
+    }
+    const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+    for await (const line of lines) {
+      if (line.trim() === '') continue;
+      try {
+        take(JSON.parse(line));
+      } catch {
+        rejected++;
+      }
+    }
+  } catch (err) {
+    throw new StorepulseError('INPUT', `cannot read alerts ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  return { alerts, rejected };
+}
+
+async function readAlertStore(file: string, ctx: Context): Promise<ScoredAlert[]> {
+  if (!existsSync(file)) {
+    throw new StorepulseError(
+      'INPUT',
+      `no alert store at ${file}: run storepulse process first, or pass --alerts FILE (.jsonl or .json)`,
+    );
+  }
+  const store = new SqliteAlertStore(file, ctx.config.detect.appServer);
+  try {
+    return await store.list({});
+  } finally {
+    await store.close();
+  }
+}
+
+/** Runs the reference rule (default config) over the data file, as `process` would. */
+export async function referenceOver(file: string, ctx: Context): Promise<ScoredAlert[]> {
+  const rule = new ReferenceRule(DEFAULT_CONFIG.detect);
+  const alerts: ScoredAlert[] = [];
+  const batches = readEvents(file, { maxLineBytes: ctx.config.maxLineBytes });
+  const total = file === '-' ? undefined : statSync(file).size;
+  const progress = createProgress({ label: 'reference rule', unit: 'bytes', total, quiet: ctx.quiet });
+  let newest = -Infinity;
+  for await (const batch of batches) {
+    newest = Math.max(newest, rule.add(batch));
+    alerts.push(...rule.advance(newest - rule.latenessMs));
+    progress.update(batches.stats.bytesRead, `${batches.stats.valid.toLocaleString('en-US')} events`);
+  }
+  alerts.push(...rule.flush());
+  progress.finish(`${batches.stats.valid.toLocaleString('en-US')} events, ${alerts.length} alerts`);
+  return alerts;
+}
+
+export function register(program: Command): void {
+  program
+    .command('evaluate')
+    .description(
+      'score alerts against the labels of a generated data set: recall, precision, human false positives and ' +
+        'time to detect per attack profile, storepulse beside the reference rule',
+    )
+    .requiredOption('--labels <file>', 'labels file written by storepulse generate (<out>.labels.json)')
+    .option(
+      '--alerts <source>',
+      'alerts: a .jsonl/.json file, or a SQLite alert store (default: the one in the data folder)',
+    )
+    .option(
+      '--data <file>',
+      'data set for the reference column (default: the labels path without .labels.json)',
+    )
+    .option('--json', 'print the whole report as JSON')
+    .option('--check', 'exit 1 when storepulse misses a target')
+    .action(async (flags: EvaluateFlags, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const labels = readLabels(flags.labels);
+      let alerts: ScoredAlert[];
+      let rejected = 0;
+      const source = flags.alerts ?? alertStorePath(ctx);
+      if (flags.alerts && /\.jsonl?$/i.test(flags.alerts)) {
+        ({ alerts, rejected } = await readAlertFile(flags.alerts));
+        if (rejected > 0)
+          ctx.log(`note: ${rejected} record(s) in ${flags.alerts} are not alerts and were skipped`);
+      } else alerts = await readAlertStore(source, ctx);
+      const split = splitSystems(alerts);
+
+      let reference: ScoredAlert[] | null = null;
+      let referenceSource: string;
+      const defaultData = flags.labels.replace(/\.labels\.json$/i, '');
+      const data =
+        flags.data ?? (defaultData !== flags.labels && existsSync(defaultData) ? defaultData : null);
+      if (split.reference.length > 0) {
+        reference = split.reference;
+        referenceSource = `${REFERENCE_RULE} alerts in ${source}`;
+      } else if (data !== null) {
+        if (!existsSync(data)) throw new StorepulseError('INPUT', `data file ${data} not found`);
+        reference = await referenceOver(data, ctx);
+        referenceSource = `reference rule run over ${data}`;
+      } else {
+        referenceSource =
+          `missing: no ${REFERENCE_RULE} alerts in ${source} and no data file ` +
+          `(${defaultData === flags.labels ? 'the labels name does not end in .labels.json' : `${defaultData} not found`}; pass --data FILE)`;
+      }
+
+      const report: EvaluateOutput = {
+        labels: flags.labels,
+        alerts_source: source,
+        reference_source: referenceSource,
+        data,
+        rejected_alert_records: rejected,
+        ...evaluate(labels, split.storepulse, reference),
+      };
+      process.stdout.write(flags.json ? formatJson(report) : formatReport(report));
+      if (flags.check && !report.passed) {
+        throw new StorepulseError('STATE', 'storepulse misses at least one target (see the targets check)');
+      }
+    });
+}
+
+const num = (v: number | null, digits = 4) => (v === null ? '-' : String(Number(v.toFixed(digits))));
+const pct = (v: number | null) => (v === null ? '-' : `${(100 * v).toFixed(3)} %`);
+
+function sideBySide(sp: SystemScore, ref: SystemScore | null): Record<string, string>[] {
+  const rows: Record<string, string>[] = [];
+  const add = (figure: string, get: (s: SystemScore) => string) =>
+    rows.push({ figure, storepulse: get(sp), reference: ref ? get(ref) : '(missing)' });
+  sp.profiles.forEach((p, i) => {
+    const of = (s: SystemScore) => s.profiles[i]!;
+    add(`${p.profile}: instances / attacker users`, (s) => `${of(s).instances} / ${of(s).attacker_users}`);
+    add(`${p.profile}: detected`, (s) => String(of(s).detected));
+    add(`${p.profile}: recall`, (s) => num(of(s).recall));
+    add(`${p.profile}: precision`, (s) => num(of(s).precision));
+    add(`${p.profile}: TTD p50 / p95 (s)`, (s) => `${num(of(s).ttd_p50_s, 1)} / ${num(of(s).ttd_p95_s, 1)}`);
+  });
+  add('overall: users flagged', (s) => String(s.overall.users_flagged));
+  add('overall: attackers flagged', (s) => `${s.overall.attackers_flagged} of ${s.overall.attacker_users}`);
+  add('overall: humans flagged', (s) => String(s.overall.humans_flagged));
+  add('overall: precision', (s) => num(s.overall.precision));
+  add('overall: recall', (s) => num(s.overall.recall));
+  add('overall: human FP rate', (s) => `${pct(s.overall.human_fp_rate)} of ${s.overall.human_users ?? '?'}`);
+  add('overall: TTD p50 / p95 (s)', (s) => `${num(s.overall.ttd_p50_s, 1)} / ${num(s.overall.ttd_p95_s, 1)}`);
+  add('global alerts: true / false', (s) => `${s.global.true} / ${s.global.false}`);
+  add(
+    'ddos bursts hit by a global alert',
+    (s) => `${s.global.ddos_instances_hit} of ${s.global.ddos_instances}`,
+  );
+  add('alerts (deduplicated)', (s) => String(s.alerts));
+  return rows;
+}
+
+function checkRows(r: EvaluationReport): Record<string, string>[] {
+  const mark = (c: TargetCheck | undefined) =>
+    c === undefined ? '(missing)' : `${c.pass ? 'PASS' : 'FAIL'} ${c.value === null ? '-' : num(c.value)}`;
+  return r.checks.storepulse.map((c, i) => ({
+    target: `${c.target} ${c.target.startsWith('human') || c.target.startsWith('time') ? '<=' : '>='} ${c.limit}`,
+    storepulse: mark(c),
+    reference: mark(r.checks.reference?.[i]),
+  }));
+}
+
+export function formatReport(r: EvaluateOutput): string {
+  const sp = r.systems.storepulse;
+  const ref = r.systems.reference;
+  const out = [
+    `labels ${r.labels}; alerts ${r.alerts_source}; reference: ${r.reference_source}`,
+    '',
+    formatTable(sideBySide(sp, ref)),
+    'per rule',
+    formatTable(
+      [sp, ...(ref ? [ref] : [])].flatMap((s) =>
+        s.rules.map((x) => ({ system: s.name, ...x, precision: num(x.precision) })),
+      ),
+    ),
+    formatTargets(r),
+  ];
+  return `${out.join('\n')}`;
+}
+
+/** The side-by-side figures and the targets check, without the per-rule table (the demo's summary). */
+export function formatComparison(r: EvaluationReport): string {
+  return [formatTable(sideBySide(r.systems.storepulse, r.systems.reference)), formatTargets(r)].join('\n');
+}
+
+function formatTargets(r: EvaluationReport): string {
+  return `targets (${r.passed ? 'storepulse meets all' : 'storepulse misses some'})\n${formatTable(checkRows(r))}`;
+}

@@ -1,0 +1,370 @@
+/**
+ * Detection quality against a generator's labels: recall, precision, human false-positive rate and
+ * time to detect, per attack profile, per rule and overall, for one set of alerts (a "system").
+ * Pure: labels and alerts in, a report out (docs/evaluate.md defines every figure).
+ */
+import type { Alert, KeyType } from './alert.js';
+import { REFERENCE_RULE } from './rules/reference.js';
+
+/** One labelled attack instance, as `storepulse generate` writes it (extra fields are ignored). */
+export interface LabelledAttack {
+  profile: string;
+  instance?: number;
+  user_ids: number[];
+  sessions: string[];
+  /** user_id of each session, same order as `sessions` (optional: see sessionOwners). */
+  session_users?: number[];
+  start: string;
+  end: string;
+  events?: number;
+}
+
+export interface EvaluationLabels {
+  attacks: LabelledAttack[];
+  /** Distinct human user ids in the data set (the false-positive rate's denominator). */
+  human_users?: number;
+}
+
+/** The fields scoring reads; stored alerts and stream-2 records both have them. */
+export type ScoredAlert = Pick<
+  Alert,
+  'id' | 'rule' | 'key_type' | 'key' | 'user_id' | 'window_start' | 'window_end' | 'detected_event_time'
+>;
+
+export interface Targets {
+  recall: number;
+  precision: number;
+  humanFpRate: number;
+  ttdP95Seconds: number;
+}
+
+export const TARGETS: Targets = { recall: 0.95, precision: 0.95, humanFpRate: 0.001, ttdP95Seconds: 10 };
+
+export interface ProfileScore {
+  profile: string;
+  instances: number;
+  attacker_users: number;
+  detected: number;
+  recall: number | null;
+  ttd_p50_s: number | null;
+  ttd_p95_s: number | null;
+  /** detected / (detected + humans flagged by the rules that flagged this profile's attackers). */
+  precision: number | null;
+  rules: string[];
+}
+
+export interface RuleScore {
+  rule: string;
+  alerts: number;
+  users_flagged: number;
+  attackers_flagged: number;
+  humans_flagged: number;
+  precision: number | null;
+}
+
+export interface SystemScore {
+  name: string;
+  alerts: number;
+  profiles: ProfileScore[];
+  overall: {
+    attacker_users: number;
+    users_flagged: number;
+    attackers_flagged: number;
+    humans_flagged: number;
+    precision: number | null;
+    recall: number | null;
+    human_users: number | null;
+    human_fp_rate: number | null;
+    ttd_p50_s: number | null;
+    ttd_p95_s: number | null;
+  };
+  rules: RuleScore[];
+  global: { alerts: number; true: number; false: number; ddos_instances: number; ddos_instances_hit: number };
+  /** Session alerts without user_id whose session is in no label: each counts as one flagged human. */
+  unattributed_session_alerts: number;
+}
+
+export interface TargetCheck {
+  target: string;
+  value: number | null;
+  limit: number;
+  pass: boolean;
+}
+
+/** Nearest-rank percentile (the smallest value with at least q of the values at or below it). */
+export function percentile(values: readonly number[], q: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+/** Keeps the first alert of each id. */
+export function dedupeAlerts<T extends { id: string }>(alerts: Iterable<T>): T[] {
+  const seen = new Set<string>();
+  const out: T[] = [];
+  for (const a of alerts) {
+    if (seen.has(a.id)) continue;
+    seen.add(a.id);
+    out.push(a);
+  }
+  return out;
+}
+
+/** storepulse = every rule but the reference one; reference = `reference-user-rate` alerts. */
+export function splitSystems<T extends { rule: string }>(
+  alerts: readonly T[],
+): { storepulse: T[]; reference: T[] } {
+  return {
+    storepulse: alerts.filter((a) => a.rule !== REFERENCE_RULE),
+    reference: alerts.filter((a) => a.rule === REFERENCE_RULE),
+  };
+}
+
+const KEY_TYPES: readonly string[] = ['user', 'session', 'global'];
+const isText = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+
+/**
+ * An alert from a JSON record: a stored alert, or a stream-2 record (an alert plus
+ * `num_actions_per_watermark`). Returns a reason string when the record is not an alert.
+ */
+export function parseAlertRecord(value: unknown): ScoredAlert | string {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'not a JSON object';
+  const r = value as Record<string, unknown>;
+  for (const f of ['id', 'rule', 'key_type', 'window_start', 'window_end'] as const) {
+    if (!isText(r[f])) return `missing ${f}`;
+  }
+  if (!KEY_TYPES.includes(r.key_type as string)) return `unknown key_type ${JSON.stringify(r.key_type)}`;
+  let userId: number | null = null;
+  if (r.user_id !== null && r.user_id !== undefined) {
+    userId = typeof r.user_id === 'string' ? Number(r.user_id) : (r.user_id as number);
+    if (!Number.isSafeInteger(userId)) return `bad user_id ${JSON.stringify(r.user_id)}`;
+  }
+  const key = r.key === undefined || r.key === null ? '' : String(r.key as string | number);
+  return {
+    id: r.id as string,
+    rule: r.rule as string,
+    key_type: r.key_type as KeyType,
+    key,
+    user_id: userId,
+    window_start: r.window_start as string,
+    window_end: r.window_end as string,
+    detected_event_time: isText(r.detected_event_time) ? r.detected_event_time : (r.window_end as string),
+  };
+}
+
+interface Attacker {
+  profile: string;
+  start: number;
+}
+
+/** Who owns each labelled session: `session_users`, else by position when there is one session per user, else the only user. */
+function sessionOwners(labels: EvaluationLabels): Map<string, number> {
+  const owners = new Map<string, number>();
+  for (const l of labels.attacks) {
+    l.sessions.forEach((s, i) => {
+      const owner =
+        l.session_users?.[i] ??
+        (l.sessions.length === l.user_ids.length
+          ? l.user_ids[i]
+          : l.user_ids.length === 1
+            ? l.user_ids[0]
+            : undefined);
+      if (owner !== undefined && !owners.has(s)) owners.set(s, owner);
+    });
+  }
+  return owners;
+}
+
+/** The user an alert flags, a `session:<id>` stand-in for an unlabelled session, or null (global). */
+function flaggedKey(a: ScoredAlert, owners: Map<string, number>): number | string | null {
+  if (a.key_type === 'global') return null;
+  if (a.user_id !== null) return a.user_id;
+  if (a.key_type === 'user') {
+    const n = Number(a.key);
+    return Number.isSafeInteger(n) ? n : `user:${a.key}`;
+  }
+  return owners.get(a.key) ?? `session:${a.key}`;
+}
+
+const ms = (iso: string) => Date.parse(iso);
+const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
+
+/** Scores one system's alerts (deduplicated by id first) against the labels. */
+export function scoreSystem(
+  name: string,
+  labels: EvaluationLabels,
+  input: readonly ScoredAlert[],
+): SystemScore {
+  const alerts = dedupeAlerts(input);
+  const attackers = new Map<number, Attacker>();
+  for (const l of labels.attacks) {
+    for (const u of l.user_ids)
+      if (!attackers.has(u)) attackers.set(u, { profile: l.profile, start: ms(l.start) });
+  }
+  const owners = sessionOwners(labels);
+  const bursts = labels.attacks
+    .filter((l) => l.profile === 'ddos-burst')
+    .map((l) => [ms(l.start), ms(l.end)] as const);
+
+  /** Per flagged key: earliest detection and the rules that flagged it. */
+  const flagged = new Map<number | string, { detected: number; rules: Set<string> }>();
+  const rules = new Map<string, { alerts: number; keys: Set<number | string> }>();
+  const global = { alerts: 0, true: 0, false: 0, ddos_instances: bursts.length, ddos_instances_hit: 0 };
+  const hit = new Set<number>();
+  let unattributed = 0;
+  const unattributedKeys = new Set<string>();
+  for (const a of alerts) {
+    let r = rules.get(a.rule);
+    if (!r) rules.set(a.rule, (r = { alerts: 0, keys: new Set() }));
+    r.alerts++;
+    const key = flaggedKey(a, owners);
+    if (key === null) {
+      global.alerts++;
+      const [ws, we] = [ms(a.window_start), ms(a.window_end)];
+      let match = false;
+      bursts.forEach(([s, e], i) => {
+        if (ws <= e && we >= s) {
+          match = true;
+          hit.add(i);
+        }
+      });
+      if (match) global.true++;
+      else global.false++;
+      continue;
+    }
+    if (typeof key === 'string' && key.startsWith('session:') && !unattributedKeys.has(key)) {
+      unattributedKeys.add(key);
+      unattributed++;
+    }
+    r.keys.add(key);
+    const detected = ms(a.detected_event_time);
+    const f = flagged.get(key);
+    if (!f) flagged.set(key, { detected, rules: new Set([a.rule]) });
+    else {
+      if (detected < f.detected) f.detected = detected;
+      f.rules.add(a.rule);
+    }
+  }
+  global.ddos_instances_hit = hit.size;
+
+  const isAttacker = (k: number | string) => typeof k === 'number' && attackers.has(k);
+  const ttdOf = (k: number) => Math.max(0, (flagged.get(k)!.detected - attackers.get(k)!.start) / 1000);
+  const humansFlaggedBy = (ruleSet: Set<string>) => {
+    let n = 0;
+    for (const [k, f] of flagged) if (!isAttacker(k) && [...f.rules].some((x) => ruleSet.has(x))) n++;
+    return n;
+  };
+
+  const profileNames = [...new Set(labels.attacks.map((l) => l.profile))];
+  const profiles: ProfileScore[] = profileNames.map((profile) => {
+    const instances = labels.attacks.filter((l) => l.profile === profile);
+    const users = [...new Set(instances.flatMap((l) => l.user_ids))].filter(
+      (u) => attackers.get(u)?.profile === profile,
+    );
+    const detected = users.filter((u) => flagged.has(u));
+    const ruleSet = new Set(detected.flatMap((u) => [...flagged.get(u)!.rules]));
+    const ttd = detected.map(ttdOf);
+    const humans = humansFlaggedBy(ruleSet);
+    return {
+      profile,
+      instances: instances.length,
+      attacker_users: users.length,
+      detected: detected.length,
+      recall: ratio(detected.length, users.length),
+      ttd_p50_s: percentile(ttd, 0.5),
+      ttd_p95_s: percentile(ttd, 0.95),
+      precision: ratio(detected.length, detected.length + humans),
+      rules: [...ruleSet].sort(),
+    };
+  });
+
+  const detectedAttackers = [...flagged.keys()].filter(isAttacker) as number[];
+  const humansFlagged = flagged.size - detectedAttackers.length;
+  const ttdAll = detectedAttackers.map(ttdOf);
+  const humanUsers = labels.human_users ?? null;
+  return {
+    name,
+    alerts: alerts.length,
+    profiles,
+    overall: {
+      attacker_users: attackers.size,
+      users_flagged: flagged.size,
+      attackers_flagged: detectedAttackers.length,
+      humans_flagged: humansFlagged,
+      precision: ratio(detectedAttackers.length, flagged.size),
+      recall: ratio(detectedAttackers.length, attackers.size),
+      human_users: humanUsers,
+      human_fp_rate: humanUsers === null ? null : ratio(humansFlagged, humanUsers),
+      ttd_p50_s: percentile(ttdAll, 0.5),
+      ttd_p95_s: percentile(ttdAll, 0.95),
+    },
+    rules: [...rules]
+      .map(([rule, r]) => {
+        const attackersFlagged = [...r.keys].filter(isAttacker).length;
+        return {
+          rule,
+          alerts: r.alerts,
+          users_flagged: r.keys.size,
+          attackers_flagged: attackersFlagged,
+          humans_flagged: r.keys.size - attackersFlagged,
+          precision: ratio(attackersFlagged, r.keys.size),
+        };
+      })
+      .sort((a, b) => a.rule.localeCompare(b.rule)),
+    global,
+    unattributed_session_alerts: unattributed,
+  };
+}
+
+/** The targets: recall per profile, precision, human false-positive rate, time-to-detect p95 (all attackers). */
+export function checkTargets(s: SystemScore, t: Targets = TARGETS): TargetCheck[] {
+  const atLeast = (target: string, value: number | null, limit: number) => ({
+    target,
+    value,
+    limit,
+    pass: value !== null && value >= limit,
+  });
+  const atMost = (target: string, value: number | null, limit: number) => ({
+    target,
+    value,
+    limit,
+    pass: value !== null && value <= limit,
+  });
+  return [
+    ...s.profiles.map((p) => atLeast(`recall ${p.profile}`, p.recall, t.recall)),
+    atLeast('precision', s.overall.precision, t.precision),
+    atMost('human false-positive rate', s.overall.human_fp_rate, t.humanFpRate),
+    atMost('time-to-detect p95 (s)', s.overall.ttd_p95_s, t.ttdP95Seconds),
+  ];
+}
+
+export interface EvaluationReport {
+  targets: Targets;
+  human_users: number | null;
+  systems: { storepulse: SystemScore; reference: SystemScore | null };
+  checks: { storepulse: TargetCheck[]; reference: TargetCheck[] | null };
+  /** storepulse meets every target. */
+  passed: boolean;
+}
+
+/** Both systems side by side; `reference` null when there is no reference column. */
+export function evaluate(
+  labels: EvaluationLabels,
+  storepulse: readonly ScoredAlert[],
+  reference: readonly ScoredAlert[] | null,
+  targets: Targets = TARGETS,
+): EvaluationReport {
+  const sp = scoreSystem('storepulse', labels, storepulse);
+  const ref = reference === null ? null : scoreSystem('reference', labels, reference);
+  const checks = {
+    storepulse: checkTargets(sp, targets),
+    reference: ref === null ? null : checkTargets(ref, targets),
+  };
+  return {
+    targets,
+    human_users: labels.human_users ?? null,
+    systems: { storepulse: sp, reference: ref },
+    checks,
+    passed: checks.storepulse.every((c) => c.pass),
+  };
+}

@@ -1,0 +1,230 @@
+import { describe, expect, it } from 'vitest';
+import {
+  checkTargets,
+  dedupeAlerts,
+  evaluate,
+  type EvaluationLabels,
+  parseAlertRecord,
+  percentile,
+  type ScoredAlert,
+  scoreSystem,
+  splitSystems,
+} from '../../src/core/evaluate.js';
+import { REFERENCE_RULE } from '../../src/core/rules/reference.js';
+
+const T = (s: number) => new Date(Date.UTC(2019, 9, 1, 10) + s * 1000).toISOString();
+
+/** Two DDoS sources in one burst, a scraper with two sessions, a low-and-slow user; 1,000 humans. */
+const labels: EvaluationLabels = {
+  human_users: 1000,
+  attacks: [
+    {
+      profile: 'ddos-burst',
+      instance: 1,
+      user_ids: [11, 12],
+      sessions: ['d1', 'd2'],
+      start: T(0),
+      end: T(40),
+    },
+    {
+      profile: 'scraper',
+      instance: 1,
+      user_ids: [21],
+      sessions: ['s1', 's2'],
+      start: T(100),
+      end: T(400),
+    },
+    {
+      profile: 'scraper',
+      instance: 2,
+      user_ids: [22, 23],
+      sessions: ['s3', 's4', 's5'],
+      session_users: [22, 22, 23],
+      start: T(1000),
+      end: T(1300),
+    },
+    { profile: 'low-and-slow', instance: 1, user_ids: [31], sessions: ['l1'], start: T(2000), end: T(3000) },
+  ],
+};
+
+let n = 0;
+function alert(a: Partial<ScoredAlert> & { rule: string }): ScoredAlert {
+  n++;
+  return {
+    id: a.id ?? `a${n}`,
+    key_type: 'user',
+    key: a.user_id === undefined || a.user_id === null ? '' : String(a.user_id),
+    user_id: null,
+    window_start: T(0),
+    window_end: T(10),
+    detected_event_time: T(20),
+    ...a,
+  };
+}
+
+describe('evaluate: scoring alerts against labels', () => {
+  it('recall, precision and the human false-positive rate per profile and overall', () => {
+    const alerts = [
+      alert({ rule: 'rate', user_id: 11, detected_event_time: T(5) }),
+      alert({ rule: 'rate', user_id: 12, detected_event_time: T(15) }),
+      alert({ rule: 'rate', user_id: 900 }), // a human
+      alert({ rule: 'sweep', user_id: 21, detected_event_time: T(130) }),
+      alert({ rule: 'sweep', user_id: 22, detected_event_time: T(1010) }),
+      alert({ rule: 'other', user_id: 901 }), // a human flagged by a rule that flagged no scraper
+    ];
+    const s = scoreSystem('x', labels, alerts);
+    const ddos = s.profiles.find((p) => p.profile === 'ddos-burst')!;
+    expect(ddos).toMatchObject({ instances: 1, attacker_users: 2, detected: 2, recall: 1, rules: ['rate'] });
+    // Precision of a profile: its attackers flagged / (those + humans flagged by the same rules).
+    expect(ddos.precision).toBeCloseTo(2 / 3);
+    const scraper = s.profiles.find((p) => p.profile === 'scraper')!;
+    expect(scraper).toMatchObject({ instances: 2, attacker_users: 3, detected: 2, precision: 1 });
+    expect(scraper.recall).toBeCloseTo(2 / 3);
+    const slow = s.profiles.find((p) => p.profile === 'low-and-slow')!;
+    expect(slow).toMatchObject({ detected: 0, recall: 0, precision: null, ttd_p95_s: null });
+    expect(s.overall).toMatchObject({
+      attacker_users: 6,
+      users_flagged: 6,
+      attackers_flagged: 4,
+      humans_flagged: 2,
+      human_users: 1000,
+      human_fp_rate: 0.002,
+    });
+    expect(s.overall.precision).toBeCloseTo(4 / 6);
+    expect(s.overall.recall).toBeCloseTo(4 / 6);
+    expect(s.rules).toEqual([
+      { rule: 'other', alerts: 1, users_flagged: 1, attackers_flagged: 0, humans_flagged: 1, precision: 0 },
+      {
+        rule: 'rate',
+        alerts: 3,
+        users_flagged: 3,
+        attackers_flagged: 2,
+        humans_flagged: 1,
+        precision: 2 / 3,
+      },
+      { rule: 'sweep', alerts: 2, users_flagged: 2, attackers_flagged: 2, humans_flagged: 0, precision: 1 },
+    ]);
+  });
+
+  it('time to detect: earliest detection per attacker minus its instance start, clipped at 0; nearest-rank percentiles', () => {
+    const alerts = [
+      alert({ rule: 'r', user_id: 11, detected_event_time: T(30) }),
+      alert({ rule: 'r2', user_id: 11, detected_event_time: T(8) }), // the earliest counts
+      alert({ rule: 'r', user_id: 12, detected_event_time: T(-5) }), // before the start: 0
+      alert({ rule: 'r', user_id: 21, detected_event_time: T(112) }),
+      alert({ rule: 'r', user_id: 22, detected_event_time: T(1004) }), // its own instance's start
+    ];
+    const s = scoreSystem('x', labels, alerts);
+    const ddos = s.profiles.find((p) => p.profile === 'ddos-burst')!;
+    expect([ddos.ttd_p50_s, ddos.ttd_p95_s]).toEqual([0, 8]);
+    const scraper = s.profiles.find((p) => p.profile === 'scraper')!;
+    expect([scraper.ttd_p50_s, scraper.ttd_p95_s]).toEqual([4, 12]);
+    expect([s.overall.ttd_p50_s, s.overall.ttd_p95_s]).toEqual([4, 12]);
+    expect(percentile([5, 1, 4, 2, 3], 0.5)).toBe(3);
+    expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 100], 0.95)).toBe(
+      19,
+    );
+    expect(percentile([], 0.5)).toBeNull();
+  });
+
+  it('session alerts map to users through the labels; unlabelled sessions count as one human each', () => {
+    const alerts = [
+      alert({ rule: 's', key_type: 'session', key: 'd2' }), // one session per user: by position → 12
+      alert({ rule: 's', key_type: 'session', key: 's2' }), // the only user of the instance → 21
+      alert({ rule: 's', key_type: 'session', key: 's5' }), // session_users → 23
+      alert({ rule: 's', key_type: 'session', key: 'l1', user_id: 31 }), // carries its user
+      alert({ rule: 's', key_type: 'session', key: 'human-a' }),
+      alert({ rule: 's', key_type: 'session', key: 'human-a', window_start: T(60) }),
+      alert({ rule: 's', key_type: 'session', key: 'human-b' }),
+    ];
+    const s = scoreSystem('x', labels, alerts);
+    expect(s.overall).toMatchObject({ attackers_flagged: 4, humans_flagged: 2, users_flagged: 6 });
+    expect(s.unattributed_session_alerts).toBe(2);
+    expect(s.profiles.map((p) => [p.profile, p.detected])).toEqual([
+      ['ddos-burst', 1],
+      ['scraper', 2],
+      ['low-and-slow', 1],
+    ]);
+  });
+
+  it('global alerts are not user flags: true when the window overlaps a DDoS burst', () => {
+    const alerts = [
+      alert({ rule: 'g', key_type: 'global', key: 'all', window_start: T(-10), window_end: T(0) }), // touches
+      alert({ rule: 'g', key_type: 'global', key: 'all', window_start: T(30), window_end: T(40) }),
+      alert({ rule: 'g', key_type: 'global', key: 'all', window_start: T(500), window_end: T(510) }),
+    ];
+    const s = scoreSystem('x', labels, alerts);
+    expect(s.global).toEqual({ alerts: 3, true: 2, false: 1, ddos_instances: 1, ddos_instances_hit: 1 });
+    expect(s.overall.users_flagged).toBe(0);
+    expect(s.rules[0]).toMatchObject({ rule: 'g', alerts: 3, users_flagged: 0 });
+  });
+
+  it('dedupes by alert id, and splits storepulse from the reference rule', () => {
+    const a = alert({ id: 'same', rule: 'rate', user_id: 900 });
+    const alerts = [a, { ...a }, alert({ id: 'same', rule: 'rate', user_id: 901 })];
+    expect(dedupeAlerts(alerts)).toHaveLength(1);
+    expect(scoreSystem('x', labels, alerts).overall.humans_flagged).toBe(1);
+    const ref = alert({ rule: REFERENCE_RULE, user_id: 11 });
+    const split = splitSystems([a, ref]);
+    expect(split.storepulse).toEqual([a]);
+    expect(split.reference).toEqual([ref]);
+  });
+
+  it('reads stored alerts and stream-2 records, and says why a record is not an alert', () => {
+    const record = {
+      id: 'x1',
+      rule: 'r',
+      severity: 'high',
+      key_type: 'user',
+      key: '11',
+      user_id: 11,
+      window_start: T(0),
+      window_end: T(10),
+      count: 7,
+      detected_event_time: T(20),
+      num_actions_per_watermark: 7,
+    };
+    expect(parseAlertRecord(record)).toMatchObject({ id: 'x1', user_id: 11, detected_event_time: T(20) });
+    expect(parseAlertRecord({ ...record, user_id: '12' })).toMatchObject({ user_id: 12 });
+    expect(parseAlertRecord({ ...record, detected_event_time: undefined })).toMatchObject({
+      detected_event_time: T(10),
+    });
+    expect(parseAlertRecord({ ...record, id: undefined })).toBe('missing id');
+    expect(parseAlertRecord({ ...record, key_type: 'ip' })).toMatch(/unknown key_type/);
+    expect(parseAlertRecord([1])).toBe('not a JSON object');
+  });
+
+  it('checks the targets; evaluate puts both systems side by side', () => {
+    const perfect = [11, 12, 21, 22, 23, 31].map((u) =>
+      alert({
+        rule: 'good',
+        user_id: u,
+        detected_event_time: u === 31 ? T(2005) : T(u < 20 ? 3 : u === 21 ? 105 : 1005),
+      }),
+    );
+    const r = evaluate(labels, perfect, [alert({ rule: REFERENCE_RULE, user_id: 11 })]);
+    expect(r.passed).toBe(true);
+    expect(r.checks.storepulse.map((c) => c.target)).toEqual([
+      'recall ddos-burst',
+      'recall scraper',
+      'recall low-and-slow',
+      'precision',
+      'human false-positive rate',
+      'time-to-detect p95 (s)',
+    ]);
+    expect(r.systems.reference!.overall.attackers_flagged).toBe(1);
+    expect(r.checks.reference!.find((c) => c.target === 'recall scraper')!.pass).toBe(false);
+    // Two humans in 1,000 is 0.2 %: over the 0.1 % limit.
+    const noisy = scoreSystem('x', labels, [
+      ...perfect,
+      alert({ rule: 'good', user_id: 5 }),
+      alert({ rule: 'good', user_id: 6 }),
+    ]);
+    const fp = checkTargets(noisy).find((c) => c.target === 'human false-positive rate')!;
+    expect(fp).toMatchObject({ value: 0.002, pass: false });
+    expect(evaluate(labels, [], null).systems.reference).toBeNull();
+    expect(
+      evaluate({ attacks: labels.attacks }, perfect, null).systems.storepulse.overall.human_fp_rate,
+    ).toBeNull();
+  });
+});
