@@ -4,7 +4,7 @@ import { StorepulseError } from '../core/errors.js';
 import { SqliteAlertStore } from '../stores/sqlite/alert-store.js';
 import { contextOf, intOption } from './context.js';
 import { formatJson, formatTable } from './output.js';
-import { alertStorePath } from './paths.js';
+import { openAlertStore } from './actions.js';
 
 interface AlertsOptions {
   json?: boolean;
@@ -31,9 +31,14 @@ export function register(program: Command): void {
           `--severity takes low, medium or high, got ${JSON.stringify(opts.severity)}`,
         );
       }
-      const store = new SqliteAlertStore(alertStorePath(ctx), ctx.config.detect.appServer);
+      const store = await openAlertStore(ctx);
       try {
         if (opts.reference) {
+          if (!(store instanceof SqliteAlertStore))
+            throw new StorepulseError(
+              'USAGE',
+              '--reference shows the SQLite store; DynamoDB holds those items itself',
+            );
           const items = store.referenceItems(opts.limit);
           process.stdout.write(opts.json ? formatJson(items) : formatTable(items));
           return;
@@ -53,7 +58,8 @@ export function register(program: Command): void {
             alerts.map((a) => ({
               severity: a.severity,
               rule: a.rule,
-              user_id: a.user_id,
+              key_type: a.key_type,
+              key: a.key,
               window_start: a.window_start,
               count: a.count,
               score: a.score,

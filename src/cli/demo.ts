@@ -2,17 +2,16 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { StorepulseError } from '../core/errors.js';
-import { ConsoleNotifier } from '../notify/console/notifier.js';
+import { SqliteAlertStore } from '../stores/sqlite/alert-store.js';
 import type { DemoSummary } from '../pipeline/demo.js';
 import { createDeadLetterFile, defaultDeadLetterPath } from '../sources/deadletter.js';
-import {
-  ATTACK_PROFILES,
-  type AttackLabel,
-  generateToFile,
-  type LabelsFile,
-} from '../sources/synthetic/generator.js';
+import { ATTACK_PROFILES, generateToFile, type LabelsFile } from '../sources/synthetic/generator.js';
+import { type EvaluationReport, evaluate, splitSystems } from '../core/evaluate.js';
+import type { AlertStore } from '../stores/types.js';
+import { formatComparison, referenceOver } from './evaluate.js';
 import { type Context, contextOf, intOption } from './context.js';
 import { formatTable } from './output.js';
+import { openMetrics, openOutbox } from './actions.js';
 import { alertStorePath, lakeDir } from './paths.js';
 import { createProgress } from './progress.js';
 import { stopSignal } from './signals.js';
@@ -26,11 +25,12 @@ interface DemoOptions {
 export const DEMO_EVENTS = 2_000_000;
 const MARKER = '.storepulse-demo';
 
-/** The demo starts from a clean lake and alert store, but never wipes state another command made. */
+/** The demo starts from a clean lake, alert store and outbox, but never wipes state another command made. */
 function prepareDataDir(ctx: Context): void {
   const marker = path.join(ctx.dataDir, MARKER);
   const lake = path.join(ctx.dataDir, 'lake');
   const alerts = path.join(ctx.dataDir, 'alerts.sqlite');
+  const outbox = path.join(ctx.dataDir, 'outbox.sqlite');
   const hasState = existsSync(lake) || existsSync(alerts);
   if (hasState && !existsSync(marker)) {
     throw new StorepulseError(
@@ -39,7 +39,7 @@ function prepareDataDir(ctx: Context): void {
         'another folder with --data-dir (or remove that one)',
     );
   }
-  for (const p of [lake, alerts, `${alerts}-wal`, `${alerts}-shm`])
+  for (const p of [lake, ...[alerts, outbox].flatMap((f) => [f, `${f}-wal`, `${f}-shm`])])
     rmSync(p, { recursive: true, force: true });
   writeFileSync(
     ctx.dataPath(MARKER),
@@ -67,19 +67,16 @@ async function syntheticDataset(ctx: Context, events: number, seed: number) {
   return { out, labels: JSON.parse(readFileSync(labelsPath, 'utf8')) as LabelsFile };
 }
 
-function detectionTable(summary: DemoSummary, labels: AttackLabel[]) {
-  const alerted = new Set(summary.alerts.alertedUsers);
-  const attackers = new Set<number>();
-  const rows: { profile: string; attacker_users: number; flagged_by_reference_rule: number }[] = labels.map(
-    (l) => {
-      l.user_ids.forEach((u) => attackers.add(u));
-      const caught = l.user_ids.filter((u) => alerted.has(u)).length;
-      return { profile: l.profile, attacker_users: l.user_ids.length, flagged_by_reference_rule: caught };
-    },
-  );
-  const humans = summary.alerts.alertedUsers.filter((u) => !attackers.has(u)).length;
-  rows.push({ profile: 'humans', attacker_users: 0, flagged_by_reference_rule: humans });
-  return rows;
+/** The demo's alerts scored against the generator's labels, with the reference rule run over the same data. */
+async function compare(
+  ctx: Context,
+  store: AlertStore,
+  dataset: string,
+  labels: LabelsFile,
+): Promise<EvaluationReport> {
+  const split = splitSystems(await store.list({}));
+  const reference = split.reference.length > 0 ? split.reference : await referenceOver(dataset, ctx);
+  return evaluate(labels, split.storepulse, reference);
 }
 
 export function register(program: Command): void {
@@ -95,16 +92,19 @@ export function register(program: Command): void {
       const ctx = contextOf(cmd);
       prepareDataDir(ctx);
       let dataset = opts.dataset;
-      let labels: AttackLabel[] = [];
+      let labels: LabelsFile | undefined;
       if (!dataset) {
         const generated = await syntheticDataset(ctx, opts.events, opts.seed);
         dataset = generated.out;
-        labels = generated.labels.attacks;
+        labels = generated.labels;
       } else if (!existsSync(dataset) && dataset !== '-') {
         throw new StorepulseError('INPUT', `dataset ${dataset} not found`);
       }
       const deadLetter = createDeadLetterFile(defaultDeadLetterPath(ctx.dataDir, dataset));
-      const notifier = new ConsoleNotifier(process.stderr, 10);
+      // The demo keeps to the embedded defaults: alerts in SQLite; the configured notifiers.
+      const store = new SqliteAlertStore(alertStorePath(ctx), ctx.config.detect.appServer);
+      const outbox = await openOutbox(ctx);
+      const metrics = await openMetrics(ctx);
       const stop = stopSignal(ctx.log);
       const progress = createProgress({
         label: 'pipeline',
@@ -113,38 +113,45 @@ export function register(program: Command): void {
         quiet: ctx.quiet,
       });
       let summary: DemoSummary;
+      let comparison: EvaluationReport | undefined;
       try {
         // DuckDB takes a second to load: only commands that use it pay for it.
         const { runDemo } = await import('../pipeline/demo.js');
         summary = await runDemo({
           dataset,
           lakeDir: lakeDir(ctx),
-          alertStorePath: alertStorePath(ctx),
+          store,
           detect: ctx.config.detect,
           shards: ctx.config.simulate.shards,
           partitionKey: ctx.config.simulate.partitionKey,
           maxLineBytes: ctx.config.maxLineBytes,
           deadLetter,
-          notifier,
+          outbox,
+          metrics,
           signal: stop.signal,
           onProgress: (sent, processed) =>
             progress.update(sent, `processed ${processed.toLocaleString('en-US')}`),
         });
         progress.finish();
+        if (labels && labels.attacks.length > 0) comparison = await compare(ctx, store, dataset, labels);
       } finally {
-        await notifier.close();
+        await outbox.close({
+          drainMs: stop.signal.aborted ? 0 : ctx.config.actions.notify.drainSeconds * 1000,
+        });
+        for (const m of metrics) await m.close();
+        await store.close();
         await deadLetter.close();
         stop.dispose();
       }
       process.stdout.write(
-        renderSummary(summary, labels, deadLetter.count > 0 ? deadLetter.path : undefined, ctx),
+        renderSummary(summary, comparison, deadLetter.count > 0 ? deadLetter.path : undefined, ctx),
       );
     });
 }
 
 function renderSummary(
   s: DemoSummary,
-  labels: AttackLabel[],
+  comparison: EvaluationReport | undefined,
   deadLetterPath: string | undefined,
   ctx: Context,
 ): string {
@@ -159,9 +166,10 @@ function renderSummary(
       { what: 'rejected rows', value: s.read.rejected },
       { what: 'events through stream 1', value: s.simulated.sent },
       { what: 'events in the lake', value: s.lake.rows },
-      { what: 'late events (dropped by the window)', value: s.processed.detector.late },
+      { what: 'late events (counted, not applied)', value: s.processed.detector.late },
       { what: 'alerts', value: s.alerts.total },
       { what: '  high (notified)', value: s.alerts.bySeverity.high },
+      { what: 'notifications queued', value: s.processed.notified },
       { what: '  medium', value: s.alerts.bySeverity.medium },
       { what: 'alerted users', value: s.alerts.users },
       { what: 'seconds', value: Number(s.seconds.toFixed(1)) },
@@ -173,9 +181,9 @@ function renderSummary(
     out.push('rejected rows by reason');
     out.push(formatTable(reasons.map(([reason, rows]) => ({ reason, rows }))));
   }
-  if (labels.length > 0) {
-    out.push('attack profiles against the reference rule (count > 5 per user per 10 s)');
-    out.push(formatTable(detectionTable(s, labels)));
+  if (comparison) {
+    out.push('detection against the labelled attacks: storepulse rules beside the reference rule');
+    out.push(formatComparison(comparison));
   }
   const order = ['unique_visitors', 'cart_abandonment', 'top_categories', 'brands_needing_marketing'];
   const rank = (name: string) => (order.includes(name) ? order.indexOf(name) : order.length);

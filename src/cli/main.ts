@@ -4,10 +4,12 @@ import { Command, CommanderError } from 'commander';
 import { StorepulseError } from '../core/errors.js';
 import { register as alerts } from './alerts.js';
 import { register as demo } from './demo.js';
+import { register as evaluate } from './evaluate.js';
 import { register as generate } from './generate.js';
 import { register as inspect } from './inspect.js';
 import { register as processCmd } from './process.js';
 import { register as report } from './report.js';
+import { register as rules } from './rules.js';
 import { register as simulate } from './simulate.js';
 import { register as streams } from './streams.js';
 
@@ -20,8 +22,9 @@ export function buildProgram(): Command {
     .option('-q, --quiet', 'no progress or log lines on stderr')
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [demo, generate, inspect, simulate, processCmd, streams, alerts, report])
+  for (const register of [demo, generate, inspect, simulate, processCmd, streams, alerts, report, rules])
     register(program);
+  evaluate(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -1,15 +1,14 @@
 import type { Command } from 'commander';
 import { TIME_FIELDS, type TimeField } from '../core/config.js';
 import { StorepulseError } from '../core/errors.js';
-import { ConsoleNotifier } from '../notify/console/notifier.js';
 import { type ProcessorOptions, runProcessor } from '../pipeline/processor.js';
 import { createDeadLetterFile, defaultDeadLetterPath } from '../sources/deadletter.js';
-import { SqliteAlertStore } from '../stores/sqlite/alert-store.js';
 import { StreamConsumer } from '../streams/consumer.js';
 import type { DurableStream, StreamWriter } from '../streams/types.js';
 import { openDurableStream, openPipeReader, openStreamWriter, parseStreamUri } from '../streams/uri.js';
 import { contextOf, intOption } from './context.js';
-import { alertStorePath, DEFAULT_STREAM_1, DEFAULT_STREAM_2, lakeDir, streamPlace } from './paths.js';
+import { openAlertStore, openMetrics, openOutbox } from './actions.js';
+import { DEFAULT_STREAM_1, DEFAULT_STREAM_2, lakeDir, streamPlace } from './paths.js';
 import { createProgress } from './progress.js';
 import { stopSignal } from './signals.js';
 
@@ -100,10 +99,14 @@ export function register(program: Command): void {
             close: () => (stop.signal.aborted && 'release' in w ? (w as DurableStream).release() : w.close()),
           });
         }
-        const store = new SqliteAlertStore(alertStorePath(ctx), ctx.config.detect.appServer);
+        const store = await openAlertStore(ctx);
         resources.push(store);
-        const notifier = new ConsoleNotifier(process.stderr, 50);
-        resources.push(notifier);
+        const outbox = await openOutbox(ctx);
+        // What is still pending at the end waits in the outbox for the next run.
+        const drainMs = ctx.config.actions.notify.drainSeconds * 1000;
+        resources.push({ close: () => outbox.close({ drainMs: stop.signal.aborted ? 0 : drainMs }) });
+        const metrics = await openMetrics(ctx);
+        resources.push(...metrics);
         const deadLetter = createDeadLetterFile(
           defaultDeadLetterPath(ctx.dataDir, `process-${run.reader.name}`),
         );
@@ -113,7 +116,8 @@ export function register(program: Command): void {
           ...run,
           detect: { ...ctx.config.detect, timeField },
           store,
-          notifier,
+          outbox,
+          metrics,
           lake,
           alertStream,
           signal: stop.signal,

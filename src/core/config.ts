@@ -1,5 +1,6 @@
 /** The optional config file's schema and defaults. Validation only: loading is the CLI's job. */
 import { z } from 'zod';
+import { DEFAULT_RULES, ruleSetProblems, ruleSpecSchema } from './rules/spec.js';
 
 export const TIME_FIELDS = ['event_time', 'txn_timestamp'] as const;
 export type TimeField = (typeof TIME_FIELDS)[number];
@@ -15,8 +16,16 @@ const detectSchema = z
     /** how far behind the newest event time a window may still receive events. */
     watermarkSeconds: z.number().nonnegative().default(10),
     appServer: z.string().min(1).default('storepulse'),
+    /** Run the reference rule (the settings above) beside the rules below. Off by default: it flags fast humans. */
+    reference: z.boolean().default(false),
+    /** storepulse's rules (core/rules/spec.ts); a list given here replaces the defaults. */
+    rules: z.array(ruleSpecSchema).default(DEFAULT_RULES.map((r) => ruleSpecSchema.parse(r))),
   })
-  .strict();
+  .strict()
+  .superRefine((d, ctx) => {
+    for (const message of ruleSetProblems(d.rules))
+      ctx.addIssue({ code: 'custom', path: ['rules'], message });
+  });
 
 const simulateSchema = z
   .object({
@@ -46,9 +55,98 @@ const streamsSchema = z
       .number()
       .positive()
       .default(7 * 24),
+    /** How often a reader that has caught up looks for new records (ms): the floor of event-to-alert latency. */
+    pollMs: z.number().int().min(1).max(10_000).default(10),
     /** Records the processor handles between checkpoints, and the longest wall time between them. */
     checkpointRecords: z.number().int().positive().default(200_000),
     checkpointSeconds: z.number().positive().default(5),
+  })
+  .strict();
+
+const severity = z.enum(['low', 'medium', 'high']);
+
+/** The reference Lambda's job: store, metrics, notifications (docs/actions.md). */
+const actionsSchema = z
+  .object({
+    store: z
+      .object({
+        /** sqlite: `alerts.sqlite` in the data folder; dynamodb: the reference table and key scheme. */
+        backend: z.enum(['sqlite', 'dynamodb']).default('sqlite'),
+        table: z.string().min(3).default('ddb-ecommerce-tab-1'),
+        region: z.string().optional(),
+        endpoint: z.url().optional(),
+      })
+      .strict()
+      .prefault({}),
+    metrics: z
+      .object({
+        /** Prometheus text format on http://host:port/metrics while the processor runs. */
+        prometheus: z
+          .object({
+            host: z.string().default('127.0.0.1'),
+            port: z.number().int().min(0).max(65535).default(9464),
+          })
+          .strict()
+          .optional(),
+        /** CloudWatch Embedded Metric Format lines (`ecomm-user-high-volume-events`): a file, or `-` for stdout. */
+        emf: z
+          .object({ out: z.string().min(1) })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({}),
+    notify: z
+      .object({
+        /** One line per alert on stderr. */
+        console: z
+          .object({ minSeverity: severity.default('high') })
+          .strict()
+          .nullable()
+          .default({ minSeverity: 'high' }),
+        /** Slack-compatible JSON, signed with HMAC-SHA256 when a secret is set (or $STOREPULSE_WEBHOOK_SECRET). */
+        webhook: z
+          .object({
+            url: z.url(),
+            secret: z.string().min(1).optional(),
+            minSeverity: severity.default('high'),
+          })
+          .strict()
+          .optional(),
+        /** Email over SMTP; the password may come from $STOREPULSE_SMTP_PASSWORD. */
+        email: z
+          .object({
+            host: z.string().min(1),
+            port: z.number().int().min(1).max(65535).default(587),
+            secure: z.boolean().default(false),
+            user: z.string().optional(),
+            password: z.string().optional(),
+            from: z.string().min(3),
+            to: z.array(z.string().min(3)).min(1),
+            minSeverity: severity.default('high'),
+          })
+          .strict()
+          .optional(),
+        /** SNS, the reference's topic by default. */
+        sns: z
+          .object({
+            topicArn: z.string().optional(),
+            topicName: z.string().default('ecomm-user-high-severity-incidents'),
+            region: z.string().optional(),
+            endpoint: z.url().optional(),
+            minSeverity: severity.default('high'),
+          })
+          .strict()
+          .optional(),
+        /** Retries from the durable outbox: backoff with full jitter between these, give up after maxAgeHours. */
+        baseDelayMs: z.number().int().positive().default(1000),
+        maxDelayMs: z.number().int().positive().default(300_000),
+        maxAgeHours: z.number().positive().default(24),
+        /** At the end of a run, keep delivering what is pending for up to this long. */
+        drainSeconds: z.number().nonnegative().default(10),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -63,12 +161,14 @@ export const configSchema = z
     detect: detectSchema.default(detectSchema.parse({})),
     simulate: simulateSchema.default(simulateSchema.parse({})),
     streams: streamsSchema.default(streamsSchema.parse({})),
+    actions: actionsSchema.prefault({}),
   })
   .strict();
 
 export type Config = z.infer<typeof configSchema>;
 export type DetectConfig = Config['detect'];
 export type StreamsConfig = Config['streams'];
+export type ActionsConfig = Config['actions'];
 
 export const DEFAULT_CONFIG: Config = configSchema.parse({});
 

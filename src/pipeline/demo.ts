@@ -8,24 +8,25 @@ import type { RejectReason } from '../core/row.js';
 import type { ReportResult } from '../batch/reports.js';
 import { runAllReports } from '../batch/reports.js';
 import { LakeWriter, type LakeSummary } from '../lake/writer.js';
-import type { Notifier } from '../notify/types.js';
+import type { AlertMetrics } from '../metrics/types.js';
 import type { DeadLetterSink } from '../sources/deadletter.js';
 import { readEvents } from '../sources/reader.js';
-import { SqliteAlertStore } from '../stores/sqlite/alert-store.js';
+import type { AlertStore } from '../stores/types.js';
 import { MemoryStream } from '../streams/memory/stream.js';
-import { type ProcessorStats, runProcessor } from './processor.js';
+import { type ProcessorOptions, type ProcessorStats, runProcessor } from './processor.js';
 import { type PartitionKeyField, runSimulator, type SimulatorStats } from './simulator.js';
 
 export interface DemoOptions {
   dataset: string;
   lakeDir: string;
-  alertStorePath: string;
+  store: AlertStore;
   detect: DetectConfig;
   shards: number;
   partitionKey: PartitionKeyField;
   maxLineBytes: number;
   deadLetter: DeadLetterSink;
-  notifier: Notifier;
+  outbox?: ProcessorOptions['outbox'];
+  metrics?: readonly AlertMetrics[];
   signal?: AbortSignal;
   onProgress?: (read: number, processed: number) => void;
 }
@@ -48,7 +49,7 @@ export interface DemoSummary {
 
 export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   const started = Date.now();
-  const store = new SqliteAlertStore(opts.alertStorePath, opts.detect.appServer);
+  const store = opts.store;
   const stream = new MemoryStream({ name: 'ecommerce-raw-user-activity-stream-1', shards: opts.shards });
   const lake = await LakeWriter.open({ lakeDir: opts.lakeDir });
   let lakeOpen = true;
@@ -66,7 +67,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       reader: stream,
       detect: opts.detect,
       store,
-      notifier: opts.notifier,
+      outbox: opts.outbox,
+      metrics: opts.metrics,
       lake,
       deadLetter: opts.deadLetter,
       onProgress: (s) => {
@@ -106,6 +108,5 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   } finally {
     // On failure, still publish what was buffered: those events were read and processed.
     if (lakeOpen) await lake.close().catch(() => undefined);
-    await store.close();
   }
 }

@@ -1,20 +1,21 @@
 /**
- * The stream processor: decodes stream-1 records, runs detection with a watermark per shard (the
- * minimum over shards, as Flink does over Kinesis shards), stores alerts, notifies high severity, and
- * hands every valid event to the lake sink (the reference's Firehose copy).
+ * The stream processor: decodes stream-1 records, runs the detector (core/rules/detector.ts: the
+ * configured rules, early firing) with a watermark per shard (the minimum over shards, as Flink does
+ * over Kinesis shards), puts alerts on stream 2, stores them, notifies, and hands every valid event
+ * to the lake sink (the reference's Firehose copy).
  *
  * Resumable runs (a durable stream): every so often the lake is flushed and the consumer checkpoint
- * saves the stream positions with the detector's open windows. After a crash the run restarts from
+ * saves the stream positions with the detector's state (windows, cooldowns, traffic baseline). After a crash the run restarts from
  * that checkpoint: records the lake already holds (its published progress) are not written again,
  * and re-fired alerts keep their ids, so the store keeps one of each and notifies none twice.
  */
-import type { Alert, Severity } from '../core/alert.js';
+import type { Alert } from '../core/alert.js';
 import { decodeRecord } from '../core/codec.js';
 import type { DetectConfig } from '../core/config.js';
 import type { ClickEvent } from '../core/event.js';
 import { isRejection } from '../core/row.js';
-import { ReferenceRule, type DetectorStats } from '../core/rules/reference.js';
-import type { Notifier } from '../notify/types.js';
+import { Detector, type DetectorStats } from '../core/rules/detector.js';
+import type { AlertMetrics } from '../metrics/types.js';
 import type { AlertStore } from '../stores/types.js';
 import type { DeadLetterSink } from '../sources/deadletter.js';
 import {
@@ -24,6 +25,7 @@ import {
   type StreamWriter,
 } from '../streams/types.js';
 import { failpoint } from '../core/failpoint.js';
+import { EventOrder } from './event-order.js';
 
 /** What the lake writer takes (src/lake/writer.ts). */
 export interface EventSink {
@@ -52,9 +54,13 @@ export interface ProcessorOptions {
   reader: StreamReader;
   detect: DetectConfig;
   store: AlertStore;
-  notifier?: Notifier;
-  /** Lowest severity that notifies (the reference: count > 10, i.e. high). */
-  notifyMinSeverity?: Severity;
+  /**
+   * The durable outbox (notify/outbox.ts): every alert fired is enqueued before it is stored, so a
+   * crash between the two loses no notification; enqueueing is idempotent per alert and notifier.
+   */
+  outbox?: { enqueue(alerts: readonly Alert[]): Promise<number> };
+  /** Alerts new to the store, and the run's totals. */
+  metrics?: readonly AlertMetrics[];
   lake?: EventSink;
   /** Where records that do not decode go, with shard, sequence number and reason. */
   deadLetter?: DeadLetterSink;
@@ -77,6 +83,7 @@ export interface ProcessorStats {
   rejected: number;
   alerts: number;
   newAlerts: number;
+  /** Notifications queued in the outbox (one per alert and notifier that takes its severity). */
   notified: number;
   lakeRows: number;
   /** Records skipped for the lake because it held them already (after a crash). */
@@ -86,9 +93,15 @@ export interface ProcessorStats {
 }
 
 interface ProcessorState {
-  rule: string;
+  /** The detector's snapshot (absent in checkpoints of versions before the rule set: start fresh). */
+  detector?: string;
+  /** Events read but not yet detected on: they wait for the other shards (event-order.ts). */
+  pending?: ClickEvent[];
   newest: Record<string, number>;
 }
+
+/** Where the events a checkpoint held back go back in on restore: ahead of every shard. */
+const RESTORED = '(restored)';
 
 /** A stream-2 record: the reference's `{user_id, num_actions_per_watermark}` plus the whole alert. */
 export function alertRecord(a: Alert): PutEntry {
@@ -98,11 +111,8 @@ export function alertRecord(a: Alert): PutEntry {
   };
 }
 
-const SEVERITY_RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2 };
-
 export async function runProcessor(opts: ProcessorOptions): Promise<ProcessorStats> {
-  const rule = new ReferenceRule(opts.detect, opts.now);
-  const minRank = SEVERITY_RANK[opts.notifyMinSeverity ?? 'high'];
+  const detector = new Detector(opts.detect, opts.now);
   const now = opts.now ?? Date.now;
   const idleMs = opts.idleShardMs ?? 2000;
   const started = now();
@@ -117,41 +127,55 @@ export async function runProcessor(opts: ProcessorOptions): Promise<ProcessorSta
     lakeRows: 0,
     lakeSkipped: 0,
     checkpoints: 0,
-    detector: rule.getStats(),
+    detector: detector.getStats(),
   };
+  const order = new EventOrder((e) => detector.timeOf(e));
   const cp = opts.checkpoint;
   if (cp?.to.restoredState !== undefined) {
     const state = JSON.parse(cp.to.restoredState) as ProcessorState;
-    rule.restore(state.rule);
+    if (state.detector !== undefined) detector.restore(state.detector);
+    order.push(RESTORED, state.pending ?? []);
     for (const [id, newest] of Object.entries(state.newest)) shards.set(id, { newest, heardAt: started });
   }
   const lakeHas = new Map(Object.entries(opts.lakeHas ?? {}));
   let sinceCheckpoint = 0;
   let checkpointedAt = now();
-  const checkpoint = async () => {
-    await opts.lake?.flush();
-    failpoint('process.after-lake-flush');
-    const newest: Record<string, number> = {};
-    for (const [id, s] of shards) if (Number.isFinite(s.newest)) newest[id] = s.newest;
-    await cp!.to.commit(JSON.stringify({ rule: rule.snapshot(), newest } satisfies ProcessorState));
-    stats.checkpoints++;
-    sinceCheckpoint = 0;
-    checkpointedAt = now();
+  // Time spent flushing and acting is not silence of the shards: their idle clocks skip it, or a
+  // slow checkpoint would make every other shard look idle and their records late.
+  const paused = async (work: () => Promise<void>) => {
+    const from = now();
+    await work();
+    const spent = now() - from;
+    for (const s of shards.values()) s.heardAt += spent;
   };
+  const checkpoint = () =>
+    paused(async () => {
+      await opts.lake?.flush();
+      failpoint('process.after-lake-flush');
+      const newest: Record<string, number> = {};
+      for (const [id, s] of shards) if (Number.isFinite(s.newest)) newest[id] = s.newest;
+      await cp!.to.commit(
+        JSON.stringify({
+          detector: detector.snapshot(),
+          pending: order.snapshot(),
+          newest,
+        } satisfies ProcessorState),
+      );
+      stats.checkpoints++;
+      sinceCheckpoint = 0;
+      checkpointedAt = now();
+    });
 
   const act = async (alerts: Alert[]) => {
     if (alerts.length === 0) return;
     stats.alerts += alerts.length;
     await opts.alertStream?.putRecords(alerts.map(alertRecord));
     failpoint('process.after-alert-stream');
-    // Only alerts the store had not seen notify, so a replay does not page anyone twice.
+    // The outbox keeps one entry per alert and notifier, so a replay pages nobody twice.
+    if (opts.outbox) stats.notified += await opts.outbox.enqueue(alerts);
     const fresh = await opts.store.put(alerts);
     stats.newAlerts += fresh.length;
-    const loud = fresh.filter((a) => SEVERITY_RANK[a.severity] >= minRank);
-    if (loud.length > 0 && opts.notifier) {
-      await opts.notifier.notify(loud);
-      stats.notified += loud.length;
-    }
+    if (fresh.length > 0) for (const m of opts.metrics ?? []) m.recordAlerts(fresh);
   };
 
   for await (const batch of opts.reader.batches(opts.signal)) {
@@ -183,18 +207,23 @@ export async function runProcessor(opts: ProcessorOptions): Promise<ProcessorSta
     }
     stats.events += events.length;
     if (opts.lake && lakeRecords.length > 0) {
-      await opts.lake.write(lakeRecords);
+      await paused(() => opts.lake!.write(lakeRecords));
       stats.lakeRows += lakeRecords.length;
     }
-    const newest = rule.add(events);
+    let newest = -Infinity;
+    for (const e of events) newest = Math.max(newest, detector.timeOf(e) ?? -Infinity);
+    const ready = order.push(batch.shardId, events);
     const t = now();
     const shard = shards.get(batch.shardId) ?? { newest: -Infinity, heardAt: t };
     shard.newest = Math.max(shard.newest, newest);
     shard.heardAt = t;
     shards.set(batch.shardId, shard);
     const wm = watermark(opts.reader.shardIds(), shards, t, idleMs, started);
-    if (wm !== undefined) await act(rule.advance(wm - rule.latenessMs));
-    stats.detector = rule.getStats();
+    if (wm !== undefined) ready.push(...order.release(wm));
+    const { alerts } = detector.add(ready);
+    if (wm !== undefined) alerts.push(...detector.advance(wm));
+    if (alerts.length > 0) await paused(() => act(alerts));
+    stats.detector = detector.getStats();
     sinceCheckpoint += batch.records.length;
     if (
       cp &&
@@ -202,6 +231,7 @@ export async function runProcessor(opts: ProcessorOptions): Promise<ProcessorSta
     ) {
       await checkpoint();
     }
+    for (const m of opts.metrics ?? []) m.recordProgress?.(totals(stats));
     opts.onProgress?.(stats);
   }
   if (cp) {
@@ -210,10 +240,16 @@ export async function runProcessor(opts: ProcessorOptions): Promise<ProcessorSta
     // Stopped by a signal: the open windows wait in the checkpoint for the next run.
     if (opts.signal?.aborted) return stats;
   }
-  // End of input (or a stop without checkpoints): every open window fires, as on a bounded source.
-  await act(rule.flush());
-  stats.detector = rule.getStats();
+  // End of input (or a stop without checkpoints): what waited for other shards goes in, and every
+  // open window fires, as on a bounded source.
+  const last = detector.add(order.drain()).alerts;
+  await act([...last, ...detector.flush()]);
+  stats.detector = detector.getStats();
   return stats;
+}
+
+function totals(s: ProcessorStats) {
+  return { events: s.events, late: s.detector.late, rejected: s.rejected, alerts: s.alerts };
 }
 
 /**

@@ -80,6 +80,7 @@ export async function openDurableStream(
       segmentBytes: c.segmentBytes,
       retentionBytes: c.retentionBytes,
       retentionMs: c.retentionHours * 3600_000,
+      pollMs: c.pollMs,
     });
   }
   // The AWS SDK loads only for Kinesis.

@@ -3,7 +3,7 @@
  * the same CSV: valid events in = rows in the lake; alerted users = users with > 5 events in some
  * 10 s tumbling window.
  */
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, writeFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -56,7 +56,10 @@ afterAll(() => {
 describe('storepulse demo --dataset', () => {
   it('lands every valid event once, rejects the bad rows, and alerts exactly the fast users', async () => {
     const dataDir = path.join(dir, 'data');
-    const run = storepulse(['--data-dir', dataDir, 'demo', '--dataset', csv]);
+    // The reference rule beside the default rules: its alerts are checked exactly below.
+    const config = path.join(dir, 'storepulse.config.json');
+    writeFileSync(config, JSON.stringify({ detect: { reference: true } }));
+    const run = storepulse(['--data-dir', dataDir, '--config', config, 'demo', '--dataset', csv]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/rejected rows\s+8\b/);
     expect(run.stdout).toMatch(/unique visitors/i);
@@ -97,10 +100,23 @@ describe('storepulse demo --dataset', () => {
 
     const alerts = storepulse(['--data-dir', dataDir, 'alerts', '--json', '--limit', '100000']);
     expect(alerts.code, alerts.stderr).toBe(0);
-    const alerted = [
-      ...new Set((JSON.parse(alerts.stdout) as { user_id: number }[]).map((a) => a.user_id)),
-    ].sort((a, b) => a - b);
-    expect(alerted).toEqual(expected);
+    const all = JSON.parse(alerts.stdout) as { rule: string; user_id: number | null }[];
+    const alertedBy = (ours: boolean) =>
+      new Set(
+        all
+          .filter((a) => (a.rule !== 'reference-user-rate') === ours && a.user_id !== null)
+          .map((a) => a.user_id),
+      );
+    expect([...alertedBy(false)].sort((a, b) => a! - b!)).toEqual(expected);
+
+    // The default rules flag every attacker of the labels file, and at most a handful of humans.
+    const labels = JSON.parse(readFileSync(`${csv}.labels.json`, 'utf8')) as {
+      attacks: { user_ids: number[] }[];
+    };
+    const attackers = new Set(labels.attacks.flatMap((a) => a.user_ids));
+    const ours = alertedBy(true);
+    for (const u of attackers) expect(ours.has(u), `attacker ${u} not flagged`).toBe(true);
+    expect([...ours].filter((u) => !attackers.has(u!)).length).toBeLessThanOrEqual(3);
 
     // The dead-letter file holds each bad row with its reason.
     const dl = readdirSync(path.join(dataDir, 'deadletter'));

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../../src/core/config.js';
 import type { ClickEvent } from '../../src/core/event.js';
 import { ConsoleNotifier } from '../../src/notify/console/notifier.js';
+import { Outbox } from '../../src/notify/outbox.js';
 import { runProcessor } from '../../src/pipeline/processor.js';
 import { runSimulator } from '../../src/pipeline/simulator.js';
 import { createMemoryDeadLetter } from '../../src/sources/deadletter.js';
@@ -32,6 +33,9 @@ function traffic(): ClickEvent[] {
   return out;
 }
 
+/** The reference rule alone: these tests check its alerts exactly. */
+const REFERENCE_ONLY = { ...DEFAULT_CONFIG.detect, reference: true, rules: [] };
+
 describe('simulate → stream → process', () => {
   let dir: string;
   let store: SqliteAlertStore;
@@ -52,16 +56,19 @@ describe('simulate → stream → process', () => {
     const notifier = new ConsoleNotifier({
       write: (s: string) => notes.push(s),
     } as unknown as NodeJS.WritableStream);
+    const outbox = new Outbox({ file: path.join(dir, 'outbox.sqlite'), notifiers: [notifier] });
+    outbox.start();
     const processing = runProcessor({
       reader: stream,
-      detect: DEFAULT_CONFIG.detect,
+      detect: REFERENCE_ONLY,
       store,
-      notifier,
+      outbox,
       lake: { write: async (r) => void lake.push(...r), flush: async () => undefined },
     });
     const sim = await runSimulator({ events: batches(events), stream });
     await stream.close();
     const stats = await processing;
+    await outbox.close({ drainMs: 5000 });
 
     expect(sim.sent).toBe(events.length);
     expect(Object.keys(sim.shards).length).toBe(4);
@@ -87,21 +94,43 @@ describe('simulate → stream → process', () => {
   });
 
   it('replaying the same input adds no alert and notifies nobody', async () => {
+    const notifier = new ConsoleNotifier({ write: () => true } as unknown as NodeJS.WritableStream);
+    const outbox = new Outbox({ file: path.join(dir, 'outbox.sqlite'), notifiers: [notifier] });
     const run = async () => {
       const stream = new MemoryStream({ shards: 2 });
-      const p = runProcessor({ reader: stream, detect: DEFAULT_CONFIG.detect, store });
+      const p = runProcessor({ reader: stream, detect: REFERENCE_ONLY, store, outbox });
       await runSimulator({ events: batches(traffic()), stream });
       await stream.close();
       return p;
     };
-    expect((await run()).newAlerts).toBe(2);
+    expect(await run()).toMatchObject({ newAlerts: 2, notified: 1 });
     expect(await run()).toMatchObject({ alerts: 2, newAlerts: 0, notified: 0 });
+    await outbox.close();
+  });
+
+  it('detects on events in time order even when each shard arrives in one long run', async () => {
+    // User 7 bursts 30 times in 6 s over 10 categories (so over every shard), then browses on slowly
+    // for an hour. Read shard by shard, the burst would be split across runs an hour long.
+    const events: ClickEvent[] = [];
+    const category = (i: number) => String(2053013555631882000n + BigInt(i % 10));
+    for (let i = 0; i < 30; i++) events.push(ev(7, 60_000 + i * 200, { category_id: category(i) }));
+    for (let s = 0; s < 3600; s += 30) events.push(ev(7, 70_000 + s * 1000, { category_id: category(s) }));
+    for (let s = 0; s < 3700; s++)
+      events.push(ev(100 + (s % 50), s * 1000 + 500, { category_id: category(s) }));
+    events.sort((a, b) => a.event_time - b.event_time);
+    const stream = new MemoryStream({ shards: 4 });
+    await runSimulator({ events: batches(events, 5000), stream });
+    await stream.close();
+    const stats = await runProcessor({ reader: stream, detect: DEFAULT_CONFIG.detect, store });
+    expect(stats.detector.late).toBe(0);
+    const alerts = await store.list();
+    expect(alerts.map((a) => [a.rule, a.user_id])).toContainEqual(['user-rate', 7]);
   });
 
   it('dead-letters records that do not decode and goes on', async () => {
     const stream = new MemoryStream({ shards: 1 });
     const deadLetter = createMemoryDeadLetter();
-    const p = runProcessor({ reader: stream, detect: DEFAULT_CONFIG.detect, store, deadLetter });
+    const p = runProcessor({ reader: stream, detect: REFERENCE_ONLY, store, deadLetter });
     await stream.putRecords([
       { partitionKey: 'a', data: '{"event_time":"nope"}' },
       { partitionKey: 'a', data: 'garbage' },
