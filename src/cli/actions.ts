@@ -83,7 +83,7 @@ export async function openOutbox(ctx: Context): Promise<Outbox> {
     baseDelayMs: n.baseDelayMs,
     maxDelayMs: n.maxDelayMs,
     maxAgeMs: n.maxAgeHours * 3600_000,
-    log: (line) => ctx.log(`notify: ${line}`),
+    log: quietRetries((line) => ctx.log(`notify: ${line}`)),
   });
   outbox.start();
   return outbox;
@@ -105,4 +105,21 @@ export async function openMetrics(ctx: Context): Promise<AlertMetrics[]> {
     out.push(new EmfMetrics({ out: m.emf.out === '-' ? process.stdout : m.emf.out }));
   }
   return out;
+}
+
+/** Retries of an endpoint that is down for minutes would fill the log: one retry line per 30 s. */
+function quietRetries(log: (line: string) => void, everyMs = 30_000): (line: string) => void {
+  let last = -Infinity;
+  let skipped = 0;
+  return (line) => {
+    if (!/attempt \d+ failed/.test(line)) return log(line);
+    const now = Date.now();
+    if (now - last < everyMs) {
+      skipped++;
+      return;
+    }
+    last = now;
+    log(skipped > 0 ? `${line} (${skipped} more retries since the last line)` : line);
+    skipped = 0;
+  };
 }
