@@ -1,31 +1,10 @@
 /** Every AlertMetrics backend takes the same calls: alerts (also none), progress totals, close twice. */
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { type Alert, alertId } from '../../src/core/alert.js';
+import { alert } from '../helpers/alerts.js';
 import { EmfMetrics } from '../../src/metrics/emf/metrics.js';
 import { PrometheusMetrics } from '../../src/metrics/prometheus/metrics.js';
 import type { AlertMetrics } from '../../src/metrics/types.js';
-
-function alert(user: number, count: number): Alert {
-  const start = '2019-10-01T00:00:10.000Z';
-  return {
-    id: alertId('reference-user-rate', 'user', String(user), Date.parse(start)),
-    rule: 'reference-user-rate',
-    severity: count > 10 ? 'high' : 'medium',
-    key_type: 'user',
-    key: String(user),
-    user_id: user,
-    window_start: start,
-    window_end: '2019-10-01T00:00:20.000Z',
-    count,
-    score: count / 5,
-    first_seen: start,
-    last_seen: start,
-    detected_event_time: start,
-    detected_at: '2026-11-27T00:00:00.000Z',
-    evidence: {},
-  };
-}
 
 interface Backend {
   name: string;

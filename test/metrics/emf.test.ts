@@ -3,36 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { type Alert, alertId, type KeyType, type Severity } from '../../src/core/alert.js';
+import { alert } from '../helpers/alerts.js';
 import { EmfMetrics } from '../../src/metrics/emf/metrics.js';
-
-function alert(
-  user: number | null,
-  count: number,
-  opts: { rule?: string; keyType?: KeyType; severity?: Severity } = {},
-): Alert {
-  const rule = opts.rule ?? 'reference-user-rate';
-  const keyType = opts.keyType ?? (user === null ? 'global' : 'user');
-  const key = user === null ? 'all' : String(user);
-  const start = '2019-10-01T00:00:10.000Z';
-  return {
-    id: alertId(rule, keyType, key, Date.parse(start)),
-    rule,
-    severity: opts.severity ?? (count > 10 ? 'high' : 'medium'),
-    key_type: keyType,
-    key,
-    user_id: user,
-    window_start: start,
-    window_end: '2019-10-01T00:00:20.000Z',
-    count,
-    score: count / 5,
-    first_seen: start,
-    last_seen: start,
-    detected_event_time: start,
-    detected_at: '2026-11-27T00:00:00.000Z',
-    evidence: {},
-  };
-}
 
 const UNITS = new Set(
   'Seconds Microseconds Milliseconds Bytes Kilobytes Megabytes Gigabytes Terabytes Bits Kilobits Megabits Gigabits Terabits Percent Count Bytes/Second Kilobytes/Second Megabytes/Second Gigabytes/Second Terabytes/Second Bits/Second Kilobits/Second Megabits/Second Gigabits/Second Terabits/Second Count/Second None'.split(
