@@ -7,6 +7,7 @@ import { register as demo } from './demo.js';
 import { register as evaluate } from './evaluate.js';
 import { register as generate } from './generate.js';
 import { register as inspect } from './inspect.js';
+import { register as notifications } from './notifications.js';
 import { register as processCmd } from './process.js';
 import { register as report } from './report.js';
 import { register as rules } from './rules.js';
@@ -22,9 +23,20 @@ export function buildProgram(): Command {
     .option('-q, --quiet', 'no progress or log lines on stderr')
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [demo, generate, inspect, simulate, processCmd, streams, alerts, report, rules])
+  for (const register of [
+    demo,
+    generate,
+    inspect,
+    simulate,
+    processCmd,
+    streams,
+    alerts,
+    notifications,
+    report,
+    rules,
+    evaluate,
+  ])
     register(program);
-  evaluate(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/core/alert.js';
+import type { OutboxStats } from '../../src/notify/types.js';
 import { generateCsv, storepulseAsync } from '../helpers/cli.js';
 import { type Dynalite, startDynalite } from '../helpers/dynalite.js';
 import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -70,6 +71,8 @@ describe('process → DynamoDB, webhook via the outbox, EMF', () => {
     const high = alerts.filter((a) => a.severity === 'high');
     expect(high.length).toBeGreaterThan(5);
     expect(existsSync(path.join(dataDir, 'alerts.sqlite'))).toBe(false);
+    const waiting = JSON.parse((await cli(['notifications', '--json'])).stdout) as OutboxStats;
+    expect(waiting.byNotifier.webhook).toMatchObject({ pending: high.length, delivered: 0, dead: 0 });
 
     // The webhook comes up; the next run has nothing new to read and delivers what waited.
     const receiver = await startWebhookReceiver(SECRET, port);
@@ -82,6 +85,8 @@ describe('process → DynamoDB, webhook via the outbox, EMF', () => {
       const ids = got.map((r) => r.deliveryId);
       expect(new Set(ids).size).toBe(ids.length);
       expect(new Set(ids)).toEqual(new Set(high.map((a) => `${a.id}:webhook`)));
+      const done = JSON.parse((await cli(['notifications', '--json'])).stdout) as OutboxStats;
+      expect(done.byNotifier.webhook).toMatchObject({ pending: 0, delivered: high.length, dead: 0 });
       // A third run sends nothing again.
       expect((await cli(['process'])).code).toBe(0);
       expect(receiver.accepted()).toHaveLength(got.length);
