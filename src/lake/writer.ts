@@ -202,6 +202,26 @@ export class LakeWriter {
     return this.exclusive(() => this.flushNow());
   }
 
+  /**
+   * Like flush, without holding back later writes: the rows buffered so far go to the background
+   * writer at once, and the returned promise resolves once they are published. Rows written
+   * meanwhile go into the next file set. The processor's checkpoints use it, so that detection does
+   * not wait for a Parquet write.
+   */
+  async seal(): Promise<void> {
+    let published: Promise<void> | null = null;
+    await this.exclusive(async () => {
+      if (this.buffer.rows > 0) await this.rotate();
+      published = this.inFlight;
+    });
+    try {
+      await published;
+    } catch (err) {
+      this.failure = err as Error;
+      throw err;
+    }
+  }
+
   /** Flushes, waits for the last write, and releases DuckDB. Safe to call twice. */
   async close(): Promise<LakeSummary> {
     if (!this.closed) {

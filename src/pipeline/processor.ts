@@ -30,16 +30,20 @@ import { EventOrder } from './event-order.js';
 /** What the lake writer takes (src/lake/writer.ts). */
 export interface EventSink {
   write(records: { event: ClickEvent; shard?: string; seq?: string }[]): Promise<void>;
-  /** Resolves once everything written so far is durable. */
-  flush(): Promise<void>;
+  /** Resolves once everything written so far is durable; later writes need not wait for it. */
+  seal(): Promise<void>;
 }
+
+type Positions = Record<string, string>;
 
 /** Where a resumable run saves its progress (streams/consumer.ts). */
 export interface Checkpointer {
   /** State of the checkpoint the run starts from. */
   readonly restoredState: string | undefined;
-  /** Saves the positions of every record handed out so far, with `state`. */
-  commit(state: string): Promise<void>;
+  /** The positions of every record handed out so far. */
+  handedOut(): Positions;
+  /** Saves `positions` with `state` as one checkpoint. */
+  commit(state: string, positions: Positions): Promise<void>;
 }
 
 export interface CheckpointOptions {
@@ -148,20 +152,32 @@ export async function runProcessor(opts: ProcessorOptions): Promise<ProcessorSta
     const spent = now() - from;
     for (const s of shards.values()) s.heardAt += spent;
   };
+  // A checkpoint takes the positions and the matching state at once, then saves them in the
+  // background once the lake holds those records and their alerts are on stream 2: detection goes
+  // on meanwhile (a lake flush is a Parquet write of up to a few hundred ms). One is saved at a time;
+  // the next checkpoint (or the end of the run) waits for it and throws what it threw.
+  let saving: Promise<void> = Promise.resolve();
   const checkpoint = () =>
     paused(async () => {
-      await opts.lake?.flush();
-      failpoint('process.after-lake-flush');
+      await saving;
+      const positions = cp!.to.handedOut();
       const newest: Record<string, number> = {};
       for (const [id, s] of shards) if (Number.isFinite(s.newest)) newest[id] = s.newest;
-      await cp!.to.commit(
-        JSON.stringify({
-          detector: detector.snapshot(),
-          pending: order.snapshot(),
-          newest,
-        } satisfies ProcessorState),
-      );
-      stats.checkpoints++;
+      const state = JSON.stringify({
+        detector: detector.snapshot(),
+        pending: order.snapshot(),
+        newest,
+      } satisfies ProcessorState);
+      const published = opts.lake?.seal();
+      const acted = actions.settle();
+      saving = (async () => {
+        await Promise.all([published, acted]);
+        failpoint('process.after-lake-flush');
+        await cp!.to.commit(state, positions);
+        stats.checkpoints++;
+      })();
+      // Observed by the next `await saving`; this only stops an "unhandled rejection" in between.
+      saving.catch(() => undefined);
       sinceCheckpoint = 0;
       checkpointedAt = now();
     });
@@ -177,6 +193,7 @@ export async function runProcessor(opts: ProcessorOptions): Promise<ProcessorSta
     stats.newAlerts += fresh.length;
     if (fresh.length > 0) for (const m of opts.metrics ?? []) m.recordAlerts(fresh);
   };
+  const actions = new ActQueue(act);
 
   for await (const batch of opts.reader.batches(opts.signal)) {
     const events: ClickEvent[] = [];
@@ -222,7 +239,7 @@ export async function runProcessor(opts: ProcessorOptions): Promise<ProcessorSta
     if (wm !== undefined) ready.push(...order.release(wm));
     const { alerts } = detector.add(ready);
     if (wm !== undefined) alerts.push(...detector.advance(wm));
-    if (alerts.length > 0) await paused(() => act(alerts));
+    await actions.push(alerts);
     stats.detector = detector.getStats();
     sinceCheckpoint += batch.records.length;
     if (
@@ -237,15 +254,63 @@ export async function runProcessor(opts: ProcessorOptions): Promise<ProcessorSta
   if (cp) {
     // Saved before the final firing, so that records appended later still find their windows open.
     await checkpoint();
+    await saving;
     // Stopped by a signal: the open windows wait in the checkpoint for the next run.
     if (opts.signal?.aborted) return stats;
   }
   // End of input (or a stop without checkpoints): what waited for other shards goes in, and every
   // open window fires, as on a bounded source.
   const last = detector.add(order.drain()).alerts;
-  await act([...last, ...detector.flush()]);
+  await actions.push([...last, ...detector.flush()]);
+  await actions.settle();
   stats.detector = detector.getStats();
   return stats;
+}
+
+/**
+ * Acting on alerts (stream 2, outbox, store: each an fsync or more) runs beside detection instead
+ * of stalling it: alerts that fire while the previous ones are written go out together in the next
+ * write (group commit), in order. Far behind (many alerts waiting), push waits, so memory stays bounded.
+ */
+class ActQueue {
+  private waiting: Alert[] = [];
+  private running: Promise<void> | undefined;
+  private failed: { error: unknown } | undefined;
+
+  constructor(
+    private readonly act: (alerts: Alert[]) => Promise<void>,
+    private readonly maxWaiting = 10_000,
+  ) {}
+
+  async push(alerts: readonly Alert[]): Promise<void> {
+    this.throwIfFailed();
+    if (alerts.length === 0) return;
+    this.waiting.push(...alerts);
+    this.running ??= this.drain().finally(() => (this.running = undefined));
+    if (this.waiting.length >= this.maxWaiting) await this.settle();
+  }
+
+  /** Resolves once every alert pushed so far is written; throws what a write threw. */
+  async settle(): Promise<void> {
+    while (this.running) await this.running;
+    this.throwIfFailed();
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.waiting.length > 0) {
+        const next = this.waiting;
+        this.waiting = [];
+        await this.act(next);
+      }
+    } catch (error) {
+      this.failed = { error };
+    }
+  }
+
+  private throwIfFailed(): void {
+    if (this.failed) throw this.failed.error;
+  }
 }
 
 function totals(s: ProcessorStats) {

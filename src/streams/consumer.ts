@@ -73,10 +73,18 @@ export class StreamConsumer implements StreamReader {
     return open.length > 0 ? open : [...this.reading];
   }
 
-  /** Saves the positions of every batch handed out so far, and `state`, as one checkpoint. */
-  async commit(state?: string): Promise<void> {
+  /** The positions of every batch handed out so far: what `commit` saves unless given others. */
+  handedOut(): Record<string, string> {
+    return { ...this.positions };
+  }
+
+  /**
+   * Saves `positions` (by default those of every batch handed out so far) and `state` as one
+   * checkpoint. A caller that saves in the background takes `handedOut()` when its state matches.
+   */
+  async commit(state?: string, positions = this.handedOut()): Promise<void> {
     await this.opts.stream.checkpoints.save(this.opts.consumer, {
-      positions: { ...this.positions },
+      positions,
       ...(state === undefined ? {} : { state }),
       updatedAt: Date.now(),
     });

@@ -201,7 +201,10 @@ describe('detector: checkpoints', () => {
     const before = detector(DEFAULT_CONFIG.detect.rules, { reference: true });
     const first = run(before, events.slice(0, 170));
     const after = detector(DEFAULT_CONFIG.detect.rules, { reference: true });
-    after.restore(before.snapshot());
+    const snapshot = before.snapshot();
+    after.restore(snapshot);
+    // Exactly the same state: rings, bucket counts, cooldowns, the spike baseline.
+    expect(after.snapshot()).toBe(snapshot);
     const rest = run(after, events.slice(170));
     expect(straight.length).toBeGreaterThan(0);
     expect([...first, ...rest].map((a) => a.id)).toEqual(straight.map((a) => a.id));

@@ -236,6 +236,20 @@ describe('LakeWriter', () => {
     expect(await lakeRowCount(lakeDir)).toBe(11);
   });
 
+  it('seals what is written so far while later writes go into the next file set', async () => {
+    const lakeDir = tempLake();
+    const w = await LakeWriter.open({ lakeDir, flushRows: 100 });
+    await w.write(RECORDS.slice(0, 5));
+    const sealed = w.seal();
+    const later = w.write(RECORDS.slice(5));
+    await sealed;
+    expect(await lakeRowCount(lakeDir)).toBe(5);
+    await later;
+    await w.seal();
+    expect(await lakeRowCount(lakeDir)).toBe(RECORDS.length);
+    expect((await w.close()).rows).toBe(RECORDS.length);
+  });
+
   it('reports a failed write and refuses further work', async () => {
     const lakeDir = tempLake();
     const w = await LakeWriter.open({ lakeDir });

@@ -63,7 +63,7 @@ describe('simulate → stream → process', () => {
       detect: REFERENCE_ONLY,
       store,
       outbox,
-      lake: { write: async (r) => void lake.push(...r), flush: async () => undefined },
+      lake: { write: async (r) => void lake.push(...r), seal: async () => undefined },
     });
     const sim = await runSimulator({ events: batches(events), stream });
     await stream.close();

@@ -15,7 +15,7 @@ import { type Alert, alertId, type KeyType, type Severity } from '../alert.js';
 import type { DetectConfig } from '../config.js';
 import type { ClickEvent } from '../event.js';
 import { isoUtc } from '../time.js';
-import { History, TYPE_NAMES } from './history.js';
+import { FloatReader, Floats, History, TYPE_NAMES } from './history.js';
 import { REFERENCE_RULE, ReferenceRule } from './reference.js';
 import { type Hit, type KeyedSignal, keyedSignal, type KeyedSpec } from './signals.js';
 import { TrafficSpike } from './spike.js';
@@ -321,14 +321,21 @@ export class Detector {
   }
 
   snapshot(): string {
+    const categories = new Map<string, number>();
+    const histories = new Floats();
+    for (const h of this.userKeys.values()) h.writeTo(histories, categories);
+    for (const h of this.sessionKeys.values()) h.writeTo(histories, categories);
     return JSON.stringify({
-      v: 2,
+      v: 3,
       watermark: Number.isFinite(this.watermark) ? this.watermark : null,
       evictedAt: Number.isFinite(this.evictedAt) ? this.evictedAt : null,
       counters: this.counters,
       perRule: this.perRule,
-      users: [...this.userKeys].map(([k, h]) => [k, h.toJSON()]),
-      sessions: [...this.sessionKeys].map(([k, h]) => [k, h.toJSON()]),
+      categories: [...categories.keys()],
+      users: [...this.userKeys.keys()],
+      sessions: [...this.sessionKeys.keys()],
+      // The keys' histories in that order (History.writeTo).
+      histories: histories.toBase64(),
       spikes: this.spikes.map((s) => [
         s.spec.name,
         s.spike.toJSON(),
@@ -346,18 +353,22 @@ export class Detector {
       evictedAt: number | null;
       counters: Detector['counters'];
       perRule: Record<string, RuleCounters>;
-      users: [number, unknown][];
-      sessions: [string, unknown][];
+      categories: string[];
+      users: number[];
+      sessions: string[];
+      histories: string;
       spikes: [string, unknown, number | null][];
       reference: string | null;
     };
-    if (s.v !== 2) throw new Error(`unknown detector snapshot version ${String(s.v)}`);
+    if (s.v !== 3) throw new Error(`unknown detector snapshot version ${String(s.v)}`);
     this.watermark = s.watermark ?? -Infinity;
     this.evictedAt = s.evictedAt ?? -Infinity;
     Object.assign(this.counters, s.counters);
     for (const [name, c] of Object.entries(s.perRule)) if (this.perRule[name]) this.perRule[name] = c;
-    for (const [k, h] of s.users) this.userKeys.set(k, History.fromJSON(h));
-    for (const [k, h] of s.sessions) this.sessionKeys.set(k, History.fromJSON(h));
+    const histories = new FloatReader(s.histories);
+    for (const k of s.users) this.userKeys.set(k, History.readFrom(histories, s.categories));
+    for (const k of s.sessions) this.sessionKeys.set(k, History.readFrom(histories, s.categories));
+    if (!histories.done) throw new Error('detector snapshot has more histories than keys');
     for (const [name, state, lastAt] of s.spikes) {
       const x = this.spikes.find((y) => y.spec.name === name);
       if (!x) continue;

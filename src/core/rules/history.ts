@@ -3,6 +3,7 @@
  * ring, in arrival order (several shards interleave, so not always in time order), and per rate rule a
  * ring of bucket counts. Pure data; the rules in signals.ts read it.
  */
+import os from 'node:os';
 import type { ClickEvent, EventType } from '../event.js';
 import { HISTORY_EVENTS } from './spec.js';
 
@@ -122,58 +123,113 @@ export class History {
     return out;
   }
 
-  toJSON(): unknown {
-    const order = Array.from({ length: this.size }, (_, i) => this.index(this.size - 1 - i));
-    return [
-      this.n,
-      this.first,
-      this.newest,
-      this.user,
-      order.map((j) => [this.times[j], this.types[j], this.products[j], this.categories[j]]),
-      this.buckets.map((b) => (b ? [b.head, Array.from(b.counts)] : null)),
-      this.firedAt.map((x) => (Number.isFinite(x) ? x : null)),
-      this.level,
-    ];
+  /**
+   * Appends this key's state to `out` as numbers, categories as codes into `categories` (shared by
+   * every key of a snapshot): a checkpoint holds thousands of keys and is taken while events wait,
+   * and numbers into one Float64Array cost a fraction of nested JSON arrays.
+   */
+  writeTo(out: Floats, categories: Map<string, number>): void {
+    const size = this.size;
+    for (const v of [this.n, this.first, this.newest, this.user, size]) out.push(v);
+    for (let k = size - 1; k >= 0; k--) {
+      const j = this.index(k);
+      const c = this.categories[j]!;
+      let code = categories.get(c);
+      if (code === undefined) categories.set(c, (code = categories.size));
+      out.push(this.times[j]!);
+      out.push(this.types[j]!);
+      out.push(this.products[j]!);
+      out.push(code);
+    }
+    out.push(this.buckets.length);
+    for (const b of this.buckets) {
+      if (!b) out.push(-1);
+      else {
+        out.push(b.counts.length);
+        out.push(b.head);
+        for (const c of b.counts) out.push(c);
+      }
+    }
+    out.push(this.firedAt.length);
+    for (let i = 0; i < this.firedAt.length; i++) out.push(this.firedAt[i] ?? -Infinity);
+    out.push(this.level.length);
+    for (let i = 0; i < this.level.length; i++) out.push(this.level[i] ?? 0);
   }
 
-  static fromJSON(v: unknown): History {
-    const [n, first, newest, user, events, buckets, firedAt, level] = v as [
-      number,
-      number,
-      number,
-      number,
-      [number, number, number, string][],
-      ([number, number[]] | null)[],
-      (number | null)[],
-      number[],
-    ];
-    const h = new History(first, user);
+  /** Reads back what writeTo wrote. */
+  static readFrom(r: FloatReader, categories: readonly string[]): History {
+    const n = r.next();
+    const first = r.next();
+    const newest = r.next();
+    const h = new History(first, r.next());
+    const size = r.next();
     // The ring as it was: the same capacity, the events oldest first at their slots.
     let cap = 4;
     while (cap < Math.min(n, K)) cap *= 2;
     if (cap > 4) h.grow(cap);
-    const base = n - events.length;
-    events.forEach(([t, type, product, category], k) => {
+    const base = n - size;
+    for (let k = 0; k < size; k++) {
       const i = (base + k) % cap;
-      h.times[i] = t;
-      h.types[i] = type;
-      h.products[i] = product;
-      h.categories[i] = category;
-    });
+      h.times[i] = r.next();
+      h.types[i] = r.next();
+      h.products[i] = r.next();
+      h.categories[i] = categories[r.next()]!;
+    }
     h.n = n;
-    h.first = first;
     h.newest = newest;
-    h.buckets = buckets.map((b) => {
-      if (!b) return undefined;
-      const x = new Buckets(b[1].length);
-      x.head = b[0];
-      x.counts.set(b[1]);
-      x.sum = b[1].reduce((a, c) => a + c, 0);
-      return x;
+    h.buckets = Array.from({ length: r.next() }, () => {
+      const length = r.next();
+      if (length < 0) return undefined;
+      const b = new Buckets(length);
+      b.head = r.next();
+      for (let i = 0; i < length; i++) b.sum += b.counts[i] = r.next();
+      return b;
     });
-    h.firedAt = firedAt.map((x) => x ?? -Infinity);
-    h.level = level;
+    h.firedAt = Array.from({ length: r.next() }, () => r.next());
+    h.level = Array.from({ length: r.next() }, () => r.next());
     return h;
+  }
+
+}
+
+/** A growing array of float64s, sent as base64 (little-endian on every platform). */
+export class Floats {
+  private data = new Float64Array(1 << 16);
+  private length = 0;
+
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const bigger = new Float64Array(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    this.data[this.length++] = v;
+  }
+
+  toBase64(): string {
+    const bytes = Buffer.from(this.data.buffer, 0, this.length * 8);
+    return (os.endianness() === 'LE' ? bytes : Buffer.from(bytes).swap64()).toString('base64');
+  }
+}
+
+export class FloatReader {
+  private readonly data: Float64Array;
+  private at = 0;
+
+  constructor(base64: string) {
+    const bytes = Buffer.from(base64, 'base64');
+    if (os.endianness() === 'BE') bytes.swap64();
+    // A copy at offset 0: Buffer.from may return a slice of a pool at an unaligned offset.
+    this.data = new Float64Array(new Uint8Array(bytes).buffer);
+  }
+
+  next(): number {
+    if (this.at >= this.data.length) throw new Error('detector snapshot ends early');
+    return this.data[this.at++]!;
+  }
+
+  get done(): boolean {
+    return this.at === this.data.length;
   }
 }
 
