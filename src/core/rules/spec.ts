@@ -34,6 +34,13 @@ const common = {
 const keyed = { key: z.enum(['user', 'session']).default('user') };
 /** count ≥ highThreshold raises the severity to high. */
 const high = { highThreshold: z.number().int().positive().optional() };
+/** A count the key's history can answer: it holds the last HISTORY_EVENTS events. */
+const inHistory = (min: number) =>
+  z
+    .number()
+    .int()
+    .min(min)
+    .max(HISTORY_EVENTS - 1);
 
 const rate = z
   .object({
@@ -82,11 +89,7 @@ const spikeParticipant = z
     /** Window over which a participant's events are counted. */
     windowSeconds: z.number().int().min(1).max(600).default(10),
     /** Fires when a user new to the site during a spike makes more than this many events in the window. */
-    threshold: z
-      .number()
-      .int()
-      .positive()
-      .max(HISTORY_EVENTS - 1),
+    threshold: inHistory(1),
     /** "New": no event in this many seconds before the spike began. */
     newForSeconds: z.number().int().nonnegative().default(60),
   })
@@ -98,11 +101,7 @@ const regularTiming = z
     ...keyed,
     type: z.literal('regular-timing'),
     /** Gaps between this many + 1 consecutive events are compared. */
-    threshold: z
-      .number()
-      .int()
-      .min(4)
-      .max(HISTORY_EVENTS - 1),
+    threshold: inHistory(4),
     /** Only gaps this short on average count: the key is active, not idle. */
     windowSeconds: z.number().positive().default(30),
     /** Fires when the gaps' coefficient of variation (std / mean) is at most this. */
@@ -118,11 +117,7 @@ const viewSweep = z
     type: z.literal('view-sweep'),
     windowSeconds: z.number().int().min(1).max(600),
     /** Fires when more than this many distinct products are viewed in the window with nothing but views. */
-    threshold: z
-      .number()
-      .int()
-      .positive()
-      .max(HISTORY_EVENTS - 1),
+    threshold: inHistory(1),
     /** …spread over at least this many categories. */
     minCategories: z.number().int().min(1).default(1),
     /**
@@ -130,12 +125,7 @@ const viewSweep = z
      * same way through product ids (net of steps the other way). A shopper's views wander; a crawler's
      * follow the listing order. 0 turns the test off.
      */
-    minOrdered: z
-      .number()
-      .int()
-      .min(0)
-      .max(HISTORY_EVENTS - 1)
-      .default(7),
+    minOrdered: inHistory(0).default(7),
   })
   .strict();
 
@@ -147,11 +137,7 @@ const cartStuffing = z
     type: z.literal('cart-stuffing'),
     windowSeconds: z.number().int().min(1).max(600),
     /** Fires when cart adds in the window exceed this and none of the window's events is a purchase. */
-    threshold: z
-      .number()
-      .int()
-      .positive()
-      .max(HISTORY_EVENTS - 1),
+    threshold: inHistory(1),
   })
   .strict();
 
