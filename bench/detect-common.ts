@@ -19,6 +19,8 @@ export interface Args {
   poll: number[];
   /** Latency: streams.durability values to try. */
   durability: ('batch' | 'interval' | 'none')[];
+  /** Latency: streams.checkpointSeconds (default: the config's). */
+  checkpointSeconds?: number;
   /** Latency: turn the reference rule on beside the default rules. */
   reference: boolean;
   /** Latency: whether `process` copies events to the lake (a user's default: on). */
@@ -72,6 +74,7 @@ export function parseArgs(argv: string[]): Args {
     else if (k === '--poll') a.poll = v!.split(',').map(num);
     else if (k === '--durability') a.durability = v!.split(',') as Args['durability'];
     else if (k === '--lake') a.lake = v !== 'off';
+    else if (k === '--checkpoint-seconds') a.checkpointSeconds = num(v);
     else if (k === '--every') a.every = num(v);
     else if (k === '--phase') a.phase = v!;
     else if (k === '--reference') a.reference = flag();

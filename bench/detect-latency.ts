@@ -36,7 +36,10 @@ function exited(child: ChildProcess): Promise<number> {
 async function oneRun(a: Args, file: string, poll: number, durability: Args['durability'][number]) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'storepulse-bench-latency-'));
   const cfgFile = path.join(dir, 'bench.config.json');
-  const cfg = { streams: { pollMs: poll, durability }, detect: { reference: a.reference } };
+  const cfg = {
+    streams: { pollMs: poll, durability, checkpointSeconds: a.checkpointSeconds },
+    detect: { reference: a.reference },
+  };
   writeFileSync(cfgFile, JSON.stringify(cfg));
   const place: StreamPlace = {
     dataDir: dir,
@@ -213,7 +216,8 @@ export async function latency(a: Args): Promise<void> {
   process.stdout.write(
     [
       `file: ${file} (${fmt(a.events)} events), simulate --rate ${fmt(a.rate)}, ` +
-        `rules: default${a.reference ? ' + reference' : ''}, lake ${a.lake ? 'on' : 'off (--no-lake)'}`,
+        `rules: default${a.reference ? ' + reference' : ''}, lake ${a.lake ? 'on' : 'off (--no-lake)'}, ` +
+        `checkpointSeconds ${a.checkpointSeconds ?? 'default'}`,
       machine(),
       'latency = arrival on stream 2 (this tail) − evidence.trigger.txn_timestamp; detected = detected_at − the same',
       '',

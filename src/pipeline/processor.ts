@@ -26,10 +26,13 @@ import {
 } from '../streams/types.js';
 import { failpoint } from '../core/failpoint.js';
 import { EventOrder } from './event-order.js';
+import { GroupQueue } from './group-queue.js';
+
+type LakeRecord = { event: ClickEvent; shard: string; seq: string };
 
 /** What the lake writer takes (src/lake/writer.ts). */
 export interface EventSink {
-  write(records: { event: ClickEvent; shard?: string; seq?: string }[]): Promise<void>;
+  write(records: LakeRecord[]): Promise<void>;
   /** Resolves once everything written so far is durable; later writes need not wait for it. */
   seal(): Promise<void>;
 }
@@ -169,7 +172,7 @@ export async function runProcessor(opts: ProcessorOptions): Promise<ProcessorSta
         newest,
       } satisfies ProcessorState);
       const published = opts.lake?.seal();
-      const acted = actions.settle();
+      const acted = actions.written();
       saving = (async () => {
         await Promise.all([published, acted]);
         failpoint('process.after-lake-flush');
@@ -193,11 +196,12 @@ export async function runProcessor(opts: ProcessorOptions): Promise<ProcessorSta
     stats.newAlerts += fresh.length;
     if (fresh.length > 0) for (const m of opts.metrics ?? []) m.recordAlerts(fresh);
   };
-  const actions = new ActQueue(act);
+  // Runs beside detection, in order; a checkpoint waits for it in the background.
+  const actions = new GroupQueue(act, 10_000);
 
   for await (const batch of opts.reader.batches(opts.signal)) {
     const events: ClickEvent[] = [];
-    const lakeRecords: { event: ClickEvent; shard: string; seq: string }[] = [];
+    const lakeRecords: LakeRecord[] = [];
     for (const rec of batch.records) {
       stats.records++;
       const ev = decodeRecord(rec.data);
@@ -262,55 +266,9 @@ export async function runProcessor(opts: ProcessorOptions): Promise<ProcessorSta
   // open window fires, as on a bounded source.
   const last = detector.add(order.drain()).alerts;
   await actions.push([...last, ...detector.flush()]);
-  await actions.settle();
+  await actions.written();
   stats.detector = detector.getStats();
   return stats;
-}
-
-/**
- * Acting on alerts (stream 2, outbox, store: each an fsync or more) runs beside detection instead
- * of stalling it: alerts that fire while the previous ones are written go out together in the next
- * write (group commit), in order. Far behind (many alerts waiting), push waits, so memory stays bounded.
- */
-class ActQueue {
-  private waiting: Alert[] = [];
-  private running: Promise<void> | undefined;
-  private failed: { error: unknown } | undefined;
-
-  constructor(
-    private readonly act: (alerts: Alert[]) => Promise<void>,
-    private readonly maxWaiting = 10_000,
-  ) {}
-
-  async push(alerts: readonly Alert[]): Promise<void> {
-    this.throwIfFailed();
-    if (alerts.length === 0) return;
-    this.waiting.push(...alerts);
-    this.running ??= this.drain().finally(() => (this.running = undefined));
-    if (this.waiting.length >= this.maxWaiting) await this.settle();
-  }
-
-  /** Resolves once every alert pushed so far is written; throws what a write threw. */
-  async settle(): Promise<void> {
-    while (this.running) await this.running;
-    this.throwIfFailed();
-  }
-
-  private async drain(): Promise<void> {
-    try {
-      while (this.waiting.length > 0) {
-        const next = this.waiting;
-        this.waiting = [];
-        await this.act(next);
-      }
-    } catch (error) {
-      this.failed = { error };
-    }
-  }
-
-  private throwIfFailed(): void {
-    if (this.failed) throw this.failed.error;
-  }
 }
 
 function totals(s: ProcessorStats) {

@@ -189,7 +189,6 @@ export class History {
     h.level = Array.from({ length: r.next() }, () => r.next());
     return h;
   }
-
 }
 
 /** A growing array of float64s, sent as base64 (little-endian on every platform). */
