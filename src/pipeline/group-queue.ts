@@ -1,5 +1,5 @@
 /**
- * Work the processor hands off instead of waiting for it (acting on alerts: stream 2, outbox, store):
+ * Work the processor hands off instead of waiting for it (acting on alerts, appending to the lake):
  * items run through `run` in the order pushed, one call at a time, and what is pushed while a call
  * runs goes together into the next (a group commit: one fsync for many alerts). Far behind
  * (`maxWaiting` items waiting), push waits, so memory stays bounded. A failed call fails every

@@ -171,7 +171,9 @@ export async function runProcessor(opts: ProcessorOptions): Promise<ProcessorSta
         pending: order.snapshot(),
         newest,
       } satisfies ProcessorState);
-      const published = opts.lake?.seal();
+      // The lake may have taken records read after `positions` when it seals: it is then ahead of
+      // the checkpoint, which a restart handles (records the lake holds are not written again).
+      const published = lakeWrites?.written().then(() => opts.lake!.seal());
       const acted = actions.written();
       saving = (async () => {
         await Promise.all([published, acted]);
@@ -196,8 +198,11 @@ export async function runProcessor(opts: ProcessorOptions): Promise<ProcessorSta
     stats.newAlerts += fresh.length;
     if (fresh.length > 0) for (const m of opts.metrics ?? []) m.recordAlerts(fresh);
   };
-  // Runs beside detection, in order; a checkpoint waits for it in the background.
+  // Both run beside detection, in order (the lake's writes wait while it writes out a full buffer);
+  // a checkpoint waits for them in the background.
   const actions = new GroupQueue(act, 10_000);
+  const lakeWrites =
+    opts.lake && new GroupQueue((records: LakeRecord[]) => opts.lake!.write(records), 100_000);
 
   for await (const batch of opts.reader.batches(opts.signal)) {
     const events: ClickEvent[] = [];
@@ -227,8 +232,8 @@ export async function runProcessor(opts: ProcessorOptions): Promise<ProcessorSta
       lakeRecords.splice(0, lakeRecords.length, ...fresh);
     }
     stats.events += events.length;
-    if (opts.lake && lakeRecords.length > 0) {
-      await paused(() => opts.lake!.write(lakeRecords));
+    if (lakeWrites && lakeRecords.length > 0) {
+      await paused(() => lakeWrites.push(lakeRecords));
       stats.lakeRows += lakeRecords.length;
     }
     let newest = -Infinity;
@@ -267,6 +272,7 @@ export async function runProcessor(opts: ProcessorOptions): Promise<ProcessorSta
   const last = detector.add(order.drain()).alerts;
   await actions.push([...last, ...detector.flush()]);
   await actions.written();
+  await lakeWrites?.written();
   stats.detector = detector.getStats();
   return stats;
 }
