@@ -57,8 +57,8 @@ const streamsSchema = z
       .default(7 * 24),
     /**
      * How often a reader of an embedded stream that has caught up looks for new records (ms): the
-     * floor of event-to-alert latency. 5 ms: p50 20 ms, p99 ~70 ms at 20k events/s (10 ms: 35 and
-     * ~120), for ~2 % more of a core while idle (bench/RESULTS.md).
+     * floor of event-to-alert latency. 5 ms: p50 14–29 ms at 20k events/s against 25–37 ms at 10 ms,
+     * for ~2 % more of a core while idle (bench/RESULTS.md).
      */
     pollMs: z.number().int().min(1).max(10_000).default(5),
     /** Records the processor handles between checkpoints, and the longest wall time between them. */
