@@ -214,12 +214,8 @@ export class LakeWriter {
       if (this.buffer.rows > 0) await this.rotate();
       published = this.inFlight;
     });
-    try {
-      await published;
-    } catch (err) {
-      this.failure = err as Error;
-      throw err;
-    }
+    // Observed, not taken: a later rotate() still settles the same write before it starts the next.
+    await this.observe(published);
   }
 
   /** Flushes, waits for the last write, and releases DuckDB. Safe to call twice. */
@@ -286,6 +282,11 @@ export class LakeWriter {
   private async settle(): Promise<void> {
     const p = this.inFlight;
     this.inFlight = null;
+    await this.observe(p);
+  }
+
+  /** Waits for a background write; its failure makes the writer refuse all further work. */
+  private async observe(p: Promise<void> | null): Promise<void> {
     try {
       if (p) await p;
     } catch (err) {
