@@ -130,7 +130,11 @@ export class History {
    */
   writeTo(out: Floats, categories: Map<string, number>): void {
     const size = this.size;
-    for (const v of [this.n, this.first, this.newest, this.user, size]) out.push(v);
+    out.push(this.n);
+    out.push(this.first);
+    out.push(this.newest);
+    out.push(this.user);
+    out.push(size);
     for (let k = size - 1; k >= 0; k--) {
       const j = this.index(k);
       const c = this.categories[j]!;
