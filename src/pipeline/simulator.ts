@@ -8,6 +8,7 @@ import type { ClickEvent } from '../core/event.js';
 import { isoUtc } from '../core/time.js';
 import type { PutEntry, PutResult, StreamWriter } from '../streams/types.js';
 import { failpoint } from '../core/failpoint.js';
+import { sleep } from '../core/sleep.js';
 
 export type PartitionKeyField = 'category_id' | 'user_id' | 'user_session' | 'product_id';
 
@@ -41,19 +42,6 @@ export interface SimulatorStats {
   /** Events found in the stream already on a resumed replay, and not sent again. */
   passedOver: number;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 
 export function keyOf(e: ClickEvent, field: PartitionKeyField): string {
   const v = e[field];

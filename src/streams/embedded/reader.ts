@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
 import { StorepulseError } from '../../core/errors.js';
+import { sleep } from '../../core/sleep.js';
 import type { ReadShardOptions, ShardRead, StartPosition, StreamRecord } from '../types.js';
 import { FrameDecoder, parseSeq } from './format.js';
 import { ioError, listSegments, READ_CHUNK, scanSegment, segmentFile, segmentFor } from './segment.js';
@@ -38,18 +39,6 @@ export const DEFAULT_READ_LIMIT = 10_000;
 /** While caught up, an empty batch at most this often, so that consumers can tell the shard is live. */
 const HEARTBEAT_MS = 1000;
 
-function sleep(ms: number, signals: (AbortSignal | undefined)[]): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      for (const s of signals) s?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    for (const s of signals) s?.addEventListener('abort', done, { once: true });
-  });
-}
-
 function badPosition(what: string): StorepulseError {
   return new StorepulseError('USAGE', `bad start position: ${what}`);
 }
@@ -61,7 +50,6 @@ export async function* readShardFiles(
 ): AsyncGenerator<EmbeddedShardRead> {
   const limit = opts.limit ?? DEFAULT_READ_LIMIT;
   if (!Number.isInteger(limit) || limit < 1) throw badPosition(`limit must be a positive integer`);
-  const signals = [opts.signal, ctx.closed];
   const stopped = () => opts.signal?.aborted === true || ctx.closed.aborted;
   const dir = ctx.shardDir;
 
@@ -223,7 +211,7 @@ export async function* readShardFiles(
         yield beat;
         if (stopped()) return;
       }
-      await sleep(ctx.pollMs, signals);
+      await sleep(ctx.pollMs, opts.signal, ctx.closed);
     }
   } finally {
     await fh?.close();

@@ -5,6 +5,10 @@
  */
 
 import { StorepulseError } from '../../core/errors.js';
+import { sleep } from '../../core/sleep.js';
+
+// Re-exported for the Kinesis and DynamoDB modules that take it from here with the rest of retrying.
+export { sleep };
 
 /** Whole-call errors that mean "too fast, slow down". */
 const THROTTLING = new Set([
@@ -84,20 +88,6 @@ export function isRetriable(err: unknown): boolean {
 /** Full jitter: uniform in [0, min(cap, base * 2^attempt)). */
 export function backoffMs(attempt: number, baseMs = BACKOFF_BASE_MS, capMs = BACKOFF_CAP_MS): number {
   return Math.random() * Math.min(capMs, baseMs * 2 ** attempt);
-}
-
-/** Resolves after `ms`, or early (without error) when the signal aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 /**
