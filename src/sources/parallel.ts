@@ -64,6 +64,8 @@ export interface ParallelRead {
   threads: number;
   rangeBytes: number;
   workerUrl: URL;
+  /** @internal See ReadOptions.workersOnly. */
+  workersOnly?: boolean;
 }
 
 interface Slot {
@@ -161,9 +163,13 @@ class WorkerPool {
     return r;
   }
 
+  /** Range k's result, or LOST once no worker is left that could parse it. */
   take(k: number): Promise<RangeResult | typeof LOST> {
     return new Promise((resolve, reject) => {
       this.waiting = { k, resolve, reject };
+      // Idle workers are unreferenced; the wait must keep the process alive even while range k has
+      // not reached a worker yet (workersOnly, before they are online).
+      for (const s of this.slots) if (!s.dead) s.worker.ref();
       this.wake();
     });
   }
@@ -181,10 +187,13 @@ class WorkerPool {
 
   private wake(): void {
     const w = this.waiting;
-    if (!w || (this.failure === null && !this.done.has(w.k))) return;
+    if (!w) return;
+    // Once every worker is dead, a range that none was given (workersOnly waits for those) is lost too.
+    if (this.failure === null && !this.done.has(w.k) && !this.slots.every((s) => s.dead)) return;
     this.waiting = null;
+    for (const s of this.slots) if (!s.dead && s.pending.size === 0) s.worker.unref();
     try {
-      w.resolve(this.poll(w.k)!);
+      w.resolve(this.poll(w.k) ?? LOST);
     } catch (err) {
       w.reject(err as Error);
     }
@@ -275,9 +284,15 @@ export async function* readParallel(p: ParallelRead): AsyncGenerator<ClickEvent[
       r ??= pool.poll(k);
       while (r === undefined) {
         // Range k when no worker has it; the next range while every worker is busy and has a
-        // range waiting (so this thread does not take ranges a worker would take in time).
+        // range waiting (so this thread does not take ranges a worker would take in time). With
+        // workersOnly it waits for the workers instead.
         if (k !== assigned) assign();
-        if (assigned < count && assigned < emitted + window && (k === assigned || !pool.free())) {
+        if (
+          !p.workersOnly &&
+          assigned < count &&
+          assigned < emitted + window &&
+          (k === assigned || !pool.free())
+        ) {
           const j = assigned++;
           const parsed = parseHere(j);
           // Let worker messages in: results, and workers that came up and want ranges.

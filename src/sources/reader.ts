@@ -59,6 +59,12 @@ export interface ReadOptions {
   threads?: number;
   /** With worker threads: nominal bytes per parse task (default 1 MiB); small values are for tests. */
   rangeBytes?: number;
+  /**
+   * @internal For tests. With worker threads, this thread parses no range itself (only those of a
+   * worker that died) and waits for the workers instead, so that which thread parsed each range does
+   * not depend on how fast the workers start or on the machine's load.
+   */
+  workersOnly?: boolean;
 }
 
 export type EventBatches = AsyncIterable<ClickEvent[]> & { stats: ReadStats };
@@ -150,6 +156,7 @@ async function* run(
         threads: parsers,
         rangeBytes,
         workerUrl,
+        workersOnly: opts.workersOnly,
       });
       return;
     }
