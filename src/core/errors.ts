@@ -3,6 +3,7 @@ export type StorepulseErrorCode =
   | 'USAGE' // bad flags or arguments: exit code 2
   | 'CONFIG' // invalid config file or value: exit code 2
   | 'INPUT' // a dataset or stream that cannot be read at all
+  | 'NOT_FOUND' // a stream that does not exist (yet): a reader may wait for its writer to create it
   | 'IO' // file system or network failure
   | 'STATE' // data folder or store in an unexpected state
   | 'INTERNAL';

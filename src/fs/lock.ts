@@ -1,11 +1,12 @@
 /**
- * The single-writer lock: `<dir>/writer.lock`, created with O_EXCL and holding the writer's pid.
- * A lock whose pid is no longer alive (the writer was killed, e.g. `kill -9`) is taken over.
+ * A single-writer lock: `<dir>/writer.lock`, created with O_EXCL and holding the writer's pid. The
+ * embedded stream (one writer per stream) and the lake (one writer per lake) each take one. A lock
+ * whose pid is no longer alive (the writer was killed, e.g. `kill -9`) is taken over.
  */
 import { closeSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { StorepulseError } from '../../core/errors.js';
+import { StorepulseError } from '../core/errors.js';
 
 export const LOCK_NAME = 'writer.lock';
 
@@ -36,17 +37,25 @@ function readPid(file: string): number | undefined {
   }
 }
 
-function lockedError(name: string, file: string, pid: number | undefined): StorepulseError {
+/** What a lock protects, for its messages: e.g. `stream raw`, and what to do instead of waiting. */
+export interface LockedThing {
+  what: string;
+  /** Appended to the "locked" error, e.g. how to run without writing to it. */
+  hint?: string;
+}
+
+function lockedError(thing: LockedThing, file: string, pid: number | undefined): StorepulseError {
   const who =
     pid === process.pid ? 'this process already has it open for writing' : `process ${pid} is writing to it`;
   return new StorepulseError(
     'STATE',
-    `stream ${name} is locked by another writer: ${who} (${file}). A stream has one writer at a time; ` +
-      'stop the other writer, or delete the lock file if you are sure no process uses it.',
+    `${thing.what} is locked by another writer: ${who} (${file}). It takes one writer at a time; ` +
+      `stop the other writer${thing.hint ? `, ${thing.hint}` : ''}, or delete the lock file if you are ` +
+      'sure no process uses it.',
   );
 }
 
-export function acquireWriterLock(dir: string, name: string): WriterLock {
+export function acquireWriterLock(dir: string, thing: LockedThing): WriterLock {
   const file = path.join(dir, LOCK_NAME);
   let takenFrom: number | undefined;
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -58,7 +67,7 @@ export function acquireWriterLock(dir: string, name: string): WriterLock {
         throw new StorepulseError('IO', `cannot create ${file}: ${(err as Error).message}`, { cause: err });
       }
       const pid = readPid(file);
-      if (pid !== undefined && (pid === process.pid || isAlive(pid))) throw lockedError(name, file, pid);
+      if (pid !== undefined && (pid === process.pid || isAlive(pid))) throw lockedError(thing, file, pid);
       // Stale (or unreadable, e.g. cut short by a crash). Move it aside before deleting it, so that
       // of two processes taking it over at once only one succeeds, and check that what was moved is
       // still the stale lock and not a fresh one the other process just made.
@@ -77,7 +86,7 @@ export function acquireWriterLock(dir: string, name: string): WriterLock {
           // Someone made a new lock meanwhile; theirs stands.
         }
         unlinkSync(aside);
-        throw lockedError(name, file, moved);
+        throw lockedError(thing, file, moved);
       }
       unlinkSync(aside);
       takenFrom = pid ?? 0;
@@ -106,5 +115,5 @@ export function acquireWriterLock(dir: string, name: string): WriterLock {
       },
     };
   }
-  throw new StorepulseError('STATE', `stream ${name}: could not take the writer lock ${file}`);
+  throw new StorepulseError('STATE', `${thing.what}: could not take the writer lock ${file}`);
 }

@@ -4,7 +4,8 @@
  *
  *   <lakeDir>/events/event_date=YYYY-MM-DD/part-<runId>-<flush>-<n>.parquet   published data
  *   <lakeDir>/_staging/<runId>/<flush>/...                                    files being written
- *   <lakeDir>/_progress/<name>.json                  stream positions published (writer.ts)
+ *   <lakeDir>/_progress/<stream>.json                stream positions published (writer.ts)
+ *   <lakeDir>/writer.lock                            the writer's pid while one runs
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import { StorepulseError } from '../core/errors.js';
 export const EVENTS_TABLE = 'events';
 export const PARTITION_KEY = 'event_date';
 export const STAGING_DIR = '_staging';
+export const PROGRESS_DIR = '_progress';
 
 export function eventsDir(lakeDir: string): string {
   return path.join(lakeDir, EVENTS_TABLE);
@@ -22,11 +24,11 @@ export function stagingDir(lakeDir: string): string {
   return path.join(lakeDir, STAGING_DIR);
 }
 
-/** The glob every reader uses: exactly one partition level, published `.parquet` files only. */
 export function progressDir(lakeDir: string): string {
-  return path.join(lakeDir, '_progress');
+  return path.join(lakeDir, PROGRESS_DIR);
 }
 
+/** The glob every reader uses: exactly one partition level, published `.parquet` files only. */
 export function eventsGlob(lakeDir: string): string {
   return path.join(eventsDir(lakeDir), '*', '*.parquet');
 }

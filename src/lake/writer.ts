@@ -11,11 +11,13 @@
  * (and, with `progress`, the stream positions the flush reaches) is written into the staging folder.
  * A writer that opens after a crash finishes the renames of every committed flush it finds and drops
  * the rest. So the lake holds, per stream shard, exactly the records up to the positions in
- * `_progress/<name>.json` (readLakeProgress): that is how the processor lands each record once.
+ * `_progress/<stream>.json` (readLakeProgress): that is how the processor lands each record once,
+ * whatever consumer name reads the stream. One writer at a time (`writer.lock`, like the embedded
+ * stream's): two processes appending the same stream at once would both pass the progress check.
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ClickEvent } from '../core/event.js';
@@ -24,6 +26,7 @@ import { EventBuffer } from './buffer.js';
 import { type DuckDB, openDuckDB, sqlString } from './duckdb.js';
 import { eventsDir, progressDir, stagingDir } from './layout.js';
 import { failpoint } from '../core/failpoint.js';
+import { acquireWriterLock, type WriterLock } from '../fs/lock.js';
 
 export { lakeRowCount } from './catalog.js';
 
@@ -42,9 +45,13 @@ export interface LakeWriterOptions {
   flushRows?: number;
   /**
    * Publish with each flush the last stream sequence number per shard that it holds, under this
-   * name (a stream consumer's), atomically with the flush's files. Records must come in shard order.
+   * name (the stream's, e.g. `embedded:NAME`: not a consumer's, so that a second consumer of the
+   * same stream adds nothing twice), atomically with the flush's files. Records must come in shard
+   * order.
    */
   progress?: string;
+  /** Added to the error when another process holds the lake's writer lock (what to do instead). */
+  lockedHint?: string;
 }
 
 /** Stream shard → sequence number of the last record published to the lake. */
@@ -68,8 +75,6 @@ export interface LakeSummary {
 }
 
 export const DEFAULT_FLUSH_ROWS = 200_000;
-/** Staging folders older than this are leftovers of a crashed run and are removed on open. */
-const STALE_STAGING_MS = 60 * 60 * 1000;
 
 /** The range of a JS Date, well inside DuckDB's TIMESTAMP range. */
 const MAX_EPOCH_MS = 8.64e15;
@@ -115,6 +120,7 @@ function badEvent(detail: string): StorepulseError {
 
 export class LakeWriter {
   private readonly db: DuckDB;
+  private readonly lock: WriterLock;
   private readonly copyConnection: DuckDBConnection;
   private readonly lakeDir: string;
   private readonly flushRows: number;
@@ -135,12 +141,14 @@ export class LakeWriter {
 
   private constructor(
     db: DuckDB,
+    lock: WriterLock,
     copyConnection: DuckDBConnection,
     lakeDir: string,
     flushRows: number,
     progressName: string | undefined,
   ) {
     this.db = db;
+    this.lock = lock;
     this.progressName = progressName;
     this.copyConnection = copyConnection;
     this.lakeDir = lakeDir;
@@ -162,19 +170,27 @@ export class LakeWriter {
         cause: err,
       });
     }
-    await recoverStaging(lakeDir);
-    // Insertion order does not matter in the lake; dropping it lets the COPY stream with less memory.
-    // The JS thread filling buffers needs a core of its own: DuckDB gets the others (measured on
-    // 2 cores: one DuckDB thread costs a fifth less CPU per event than two, at the same rate).
-    const threads = Math.max(1, Math.min(4, os.availableParallelism() - 1));
-    const db = await openDuckDB({ preserve_insertion_order: 'false', threads: String(threads) });
-    const copyConnection = await db.instance.connect();
-    const writer = new LakeWriter(db, copyConnection, lakeDir, flushRows, opts.progress);
-    // Progress carries on from earlier runs: a shard this run does not reach keeps its position.
-    if (opts.progress !== undefined)
-      Object.assign(writer.positions, await readLakeProgress(lakeDir, opts.progress));
-    writer.buffer = await writer.newBuffer();
-    return writer;
+    const lock = acquireWriterLock(lakeDir, { what: `the lake at ${lakeDir}`, hint: opts.lockedHint });
+    let db: DuckDB | undefined;
+    try {
+      await recoverStaging(lakeDir);
+      // Insertion order does not matter in the lake; dropping it lets the COPY stream with less memory.
+      // The JS thread filling buffers needs a core of its own: DuckDB gets the others (measured on
+      // 2 cores: one DuckDB thread costs a fifth less CPU per event than two, at the same rate).
+      const threads = Math.max(1, Math.min(4, os.availableParallelism() - 1));
+      db = await openDuckDB({ preserve_insertion_order: 'false', threads: String(threads) });
+      const copyConnection = await db.instance.connect();
+      const writer = new LakeWriter(db, lock, copyConnection, lakeDir, flushRows, opts.progress);
+      // Progress carries on from earlier runs: a shard this run does not reach keeps its position.
+      if (opts.progress !== undefined)
+        Object.assign(writer.positions, await readLakeProgress(lakeDir, opts.progress));
+      writer.buffer = await writer.newBuffer();
+      return writer;
+    } catch (err) {
+      db?.close();
+      lock.release();
+      throw err;
+    }
   }
 
   /**
@@ -231,10 +247,11 @@ export class LakeWriter {
         this.buffer.discard();
         this.copyConnection.closeSync();
         this.db.close();
-        // Best effort: a leftover is removed by a later open once it is stale.
+        // Best effort: a leftover is removed by the next open.
         await rm(path.join(stagingDir(this.lakeDir), this.runId), { recursive: true, force: true }).catch(
           () => undefined,
         );
+        this.lock.release();
       }
     }
     return {
@@ -408,12 +425,11 @@ async function applyCommit(lakeDir: string, manifest: CommitManifest): Promise<v
 }
 
 /**
- * After a crash: finishes every committed flush (in order) and removes staging folders of runs that
- * stopped more than an hour ago without committing (a younger one may belong to a live writer).
+ * After a crash: finishes every committed flush (in order) and removes what was staged without a
+ * commit. Runs under the writer lock, so no staging folder belongs to a live writer.
  */
 async function recoverStaging(lakeDir: string): Promise<void> {
   const root = stagingDir(lakeDir);
-  const now = Date.now();
   for (const run of (await readdir(root).catch(() => [] as string[])).sort()) {
     const runDir = path.join(root, run);
     for (const flush of (await readdir(runDir).catch(() => [] as string[])).sort()) {
@@ -427,7 +443,6 @@ async function recoverStaging(lakeDir: string): Promise<void> {
       }
       await rm(dir, { recursive: true, force: true });
     }
-    const s = await stat(runDir).catch(() => null);
-    if (s && now - s.mtimeMs > STALE_STAGING_MS) await rm(runDir, { recursive: true, force: true });
+    await rm(runDir, { recursive: true, force: true });
   }
 }

@@ -5,9 +5,11 @@
  * - `kinesis://NAME?region=R&endpoint=URL`: Amazon Kinesis Data Streams (credentials from the usual
  *   AWS sources); its consumer checkpoints live in the storepulse store.
  */
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { StreamsConfig } from '../core/config.js';
 import { StorepulseError } from '../core/errors.js';
+import { sleep } from '../core/sleep.js';
 import { PipeReader, PipeWriter } from './stdio/stream.js';
 import type { DurableStream, StreamReader, StreamWriter } from './types.js';
 
@@ -88,6 +90,7 @@ export async function openDurableStream(
     import('./kinesis/stream.js'),
     import('../stores/sqlite/checkpoint-store.js'),
   ]);
+  mkdirSync(path.dirname(place.storePath), { recursive: true });
   const checkpoints = new SqliteCheckpointStore(place.storePath, uri.name);
   try {
     return await openKinesisStream({
@@ -100,6 +103,44 @@ export async function openDurableStream(
   } catch (err) {
     checkpoints.close();
     throw err;
+  }
+}
+
+const STREAM_WAIT_POLL_MS = 100;
+
+/**
+ * Opens a stream for reading, waiting up to `waitMs` for a writer to create it, so that
+ * `storepulse simulate … & storepulse process` works whichever process starts first.
+ */
+export async function waitForStream(
+  uri: Exclude<StreamUri, { kind: 'pipe' }>,
+  place: StreamPlace,
+  opts: { waitMs: number; log: (message: string) => void; signal?: AbortSignal },
+): Promise<DurableStream> {
+  const deadline = Date.now() + opts.waitMs;
+  let told = false;
+  for (;;) {
+    try {
+      return await openDurableStream(uri, place, 'read');
+    } catch (err) {
+      const missing = err instanceof StorepulseError && err.code === 'NOT_FOUND';
+      if (!missing || opts.signal?.aborted) throw err;
+      if (Date.now() >= deadline) {
+        throw new StorepulseError(
+          'NOT_FOUND',
+          `${err.message}; waited ${Math.round(opts.waitMs / 1000)} s for storepulse simulate (or another ` +
+            'writer) to create it',
+          { cause: err },
+        );
+      }
+      if (!told) {
+        opts.log(
+          `waiting up to ${Math.round(opts.waitMs / 1000)} s for a writer to create stream ${uri.name}`,
+        );
+        told = true;
+      }
+      await sleep(STREAM_WAIT_POLL_MS, opts.signal);
+    }
   }
 }
 

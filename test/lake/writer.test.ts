@@ -5,7 +5,6 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import os from 'node:os';
@@ -263,15 +262,13 @@ describe('LakeWriter', () => {
     expect(await lakeRowCount(lakeDir)).toBe(0);
   });
 
-  it('ignores staged and foreign files, and clears stale staging on open', async () => {
+  it('ignores staged and foreign files, and clears uncommitted staging on open', async () => {
     const lakeDir = tempLake();
-    // Leftovers of a crash: a half-written file in staging (old), another run's staging (fresh).
+    // Leftovers of crashes: a half-written file in staging, another run's empty staging folder.
     const stale = path.join(lakeDir, '_staging', 'crashed-run', '00001', 'event_date=2019-10-01');
     mkdirSync(stale, { recursive: true });
     writeFileSync(path.join(stale, 'data_0.parquet'), 'not parquet');
-    const old = (Date.now() - 2 * 3600_000) / 1000;
-    utimesSync(path.join(lakeDir, '_staging', 'crashed-run'), old, old);
-    const fresh = path.join(lakeDir, '_staging', 'live-run');
+    const fresh = path.join(lakeDir, '_staging', 'other-run');
     mkdirSync(fresh, { recursive: true });
     // Files readers must not pick up inside a partition folder.
     const part = path.join(lakeDir, 'events', 'event_date=2019-10-01');
@@ -280,12 +277,26 @@ describe('LakeWriter', () => {
     writeFileSync(path.join(part, 'notes.txt'), 'text');
 
     const w = await LakeWriter.open({ lakeDir });
+    // Under the writer lock no staging folder can belong to a live writer.
     expect(existsSync(path.join(lakeDir, '_staging', 'crashed-run'))).toBe(false);
-    expect(existsSync(fresh)).toBe(true);
+    expect(existsSync(fresh)).toBe(false);
     await w.write(RECORDS);
     await w.close();
     expect(await lakeRowCount(lakeDir)).toBe(10);
     expect((await readLake(lakeDir)).length).toBe(10);
+  });
+
+  it('takes one writer at a time', async () => {
+    const lakeDir = tempLake();
+    const w = await LakeWriter.open({ lakeDir });
+    await expect(LakeWriter.open({ lakeDir, lockedHint: 'or use --no-lake' })).rejects.toThrow(
+      /the lake at .* is locked by another writer: this process already has it open.*or use --no-lake/,
+    );
+    await w.write(RECORDS);
+    await w.close();
+    const next = await LakeWriter.open({ lakeDir });
+    await next.close();
+    expect(await lakeRowCount(lakeDir)).toBe(10);
   });
 
   it('publishes stream progress with each flush, and finishes a committed flush after a crash', async () => {

@@ -92,6 +92,10 @@ for (const make of [embedded, kinesis]) {
     }, 120_000);
     afterAll(async () => backend?.stop());
 
+    it('says NOT_FOUND when a reader opens a stream no writer created (a reader may wait on it)', async () => {
+      await expect(backend.open(fresh(), SHARDS, 'read')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    });
+
     it('puts records on the Kinesis shard of their key and returns shard and sequence in input order', async () => {
       const stream = await backend.open(fresh(), SHARDS, 'write');
       try {

@@ -204,7 +204,7 @@ describe('embedded log: files and sequence numbers', () => {
 
   it('refuses bad input, and writes from a reader', async () => {
     const dir = tempDir();
-    await expect(openStream(dir, 'read')).rejects.toMatchObject({ code: 'INPUT' });
+    await expect(openStream(dir, 'read')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     const w = await openStream(dir, 'write');
     await expect(w.putRecords([{ partitionKey: '', data: 'x' }])).rejects.toThrow(/partition key/);
     await expect(w.putRecords([{ partitionKey: 'k'.repeat(257), data: 'x' }])).rejects.toThrow(

@@ -20,7 +20,7 @@ import {
 import { ShardAppender, type TailRecovery } from './appender.js';
 import { FileCheckpointStore } from './checkpoints.js';
 import { BatchEncoder } from './batch.js';
-import { acquireWriterLock, type WriterLock } from './lock.js';
+import { acquireWriterLock, type WriterLock } from '../../fs/lock.js';
 import { assertNoOrphanRecords, createMeta, readMeta, seal, type StreamMeta, unseal } from './meta.js';
 import { type EmbeddedShardRead, readShardFiles, sealedMarker } from './reader.js';
 import { shardDir } from './segment.js';
@@ -48,14 +48,14 @@ export async function openEmbeddedStream(opts: EmbeddedStreamOptions): Promise<E
     const meta = await readMeta(o.dir);
     if (!meta) {
       throw new StorepulseError(
-        'INPUT',
+        'NOT_FOUND',
         `stream ${o.name} does not exist (no ${path.join(o.dir, 'stream.json')}); a writer creates it`,
       );
     }
     return new EmbeddedStream(o, meta, null, [], { droppedBytes: 0, shards: [] });
   }
   await mkdir(o.dir, { recursive: true });
-  const lock = acquireWriterLock(o.dir, o.name);
+  const lock = acquireWriterLock(o.dir, { what: `stream ${o.name}` });
   const appenders: ShardAppender[] = [];
   try {
     let meta = await readMeta(o.dir);

@@ -172,7 +172,7 @@ export class KinesisStream implements DurableStream {
       if (createShards === undefined) {
         const where = `region ${await this.client.config.region()}${endpoint ? `, endpoint ${endpoint}` : ''}`;
         throw new StorepulseError(
-          'INPUT',
+          'NOT_FOUND',
           `Kinesis stream "${this.name}" does not exist (${where}); create it first ` +
             `(aws kinesis create-stream --stream-name ${this.name} --shard-count N) or let storepulse create it`,
         );
