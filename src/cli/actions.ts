@@ -2,6 +2,7 @@
  * The actions of a run, built from the config's `actions` section: the alert store, the metrics, and
  * the notifiers behind the durable outbox (docs/actions.md). What the reference Lambda does per alert.
  */
+import { mkdirSync } from 'node:fs';
 import type { Config } from '../core/config.js';
 import type { AlertMetrics } from '../metrics/types.js';
 import { ConsoleNotifier } from '../notify/console/notifier.js';
@@ -16,7 +17,10 @@ import { alertStorePath } from './paths.js';
 export async function openAlertStore(ctx: Context): Promise<AlertStore> {
   const s = ctx.config.actions.store;
   const appServer = ctx.config.detect.appServer;
-  if (s.backend === 'sqlite') return new SqliteAlertStore(alertStorePath(ctx), appServer);
+  if (s.backend === 'sqlite') {
+    mkdirSync(ctx.dataDir, { recursive: true });
+    return new SqliteAlertStore(alertStorePath(ctx), appServer);
+  }
   const { DynamoAlertStore } = await import('../stores/dynamodb/alert-store.js');
   const store = new DynamoAlertStore({
     table: s.table,

@@ -5,6 +5,8 @@ import { SqliteAlertStore } from '../stores/sqlite/alert-store.js';
 import { contextOf, intOption } from './context.js';
 import { formatJson, formatTable } from './output.js';
 import { openAlertStore } from './actions.js';
+import { requireFile, requireRun } from './data-folder.js';
+import { alertStorePath } from './paths.js';
 
 interface AlertsOptions {
   json?: boolean;
@@ -30,6 +32,10 @@ export function register(program: Command): void {
           'USAGE',
           `--severity takes low, medium or high, got ${JSON.stringify(opts.severity)}`,
         );
+      }
+      if (ctx.config.actions.store.backend === 'sqlite') {
+        requireRun(ctx);
+        requireFile(alertStorePath(ctx), 'alert store', 'storepulse process (or demo)');
       }
       const store = await openAlertStore(ctx);
       try {

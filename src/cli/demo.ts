@@ -1,18 +1,19 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { StorepulseError } from '../core/errors.js';
 import { SqliteAlertStore } from '../stores/sqlite/alert-store.js';
 import type { DemoSummary } from '../pipeline/demo.js';
 import { createDeadLetterFile, defaultDeadLetterPath } from '../sources/deadletter.js';
+import { probeDataset } from '../sources/probe.js';
 import { ATTACK_PROFILES, generateToFile, type LabelsFile } from '../sources/synthetic/generator.js';
 import { type EvaluationReport, evaluate, splitSystems } from '../core/evaluate.js';
 import type { AlertStore } from '../stores/types.js';
-import { formatComparison, referenceOver } from './evaluate.js';
+import { formatComparison, scanDataFile } from './evaluate.js';
 import { type Context, contextOf, intOption } from './context.js';
 import { formatTable } from './output.js';
 import { openMetrics, openOutbox } from './actions.js';
 import { alertStorePath, lakeDir } from './paths.js';
+import { checkDemoFolder, resetDemoFolder } from './data-folder.js';
 import { createProgress } from './progress.js';
 import { stopSignal } from './signals.js';
 
@@ -23,28 +24,19 @@ interface DemoOptions {
 }
 
 export const DEMO_EVENTS = 2_000_000;
-const MARKER = '.storepulse-demo';
 
-/** The demo starts from a clean lake, alert store and outbox, but never wipes state another command made. */
-function prepareDataDir(ctx: Context): void {
-  const marker = path.join(ctx.dataDir, MARKER);
-  const lake = path.join(ctx.dataDir, 'lake');
-  const alerts = path.join(ctx.dataDir, 'alerts.sqlite');
-  const outbox = path.join(ctx.dataDir, 'outbox.sqlite');
-  const hasState = existsSync(lake) || existsSync(alerts);
-  if (hasState && !existsSync(marker)) {
+/** The dataset the demo replays, checked before the previous demo's results are deleted. */
+async function givenDataset(ctx: Context, file: string): Promise<string> {
+  if (file === '-') {
     throw new StorepulseError(
-      'STATE',
-      `${ctx.dataDir} already holds a lake or alerts from other runs; the demo starts fresh, so give it ` +
-        'another folder with --data-dir (or remove that one)',
+      'USAGE',
+      'the demo reads a file, which it checks before it replaces its previous results; ' +
+        'for stdin use storepulse simulate - --to - | storepulse process --from -',
     );
   }
-  for (const p of [lake, ...[alerts, outbox].flatMap((f) => [f, `${f}-wal`, `${f}-shm`])])
-    rmSync(p, { recursive: true, force: true });
-  writeFileSync(
-    ctx.dataPath(MARKER),
-    'state in this folder was made by `storepulse demo` and is replaced by the next run\n',
-  );
+  if (!existsSync(file)) throw new StorepulseError('INPUT', `dataset ${file} not found`);
+  await probeDataset(file, ctx.config.maxLineBytes);
+  return file;
 }
 
 async function syntheticDataset(ctx: Context, events: number, seed: number) {
@@ -75,8 +67,10 @@ async function compare(
   labels: LabelsFile,
 ): Promise<EvaluationReport> {
   const split = splitSystems(await store.list({}));
-  const reference = split.reference.length > 0 ? split.reference : await referenceOver(dataset, ctx);
-  return evaluate(labels, split.storepulse, reference);
+  const scan = await scanDataFile(dataset, ctx, { reference: split.reference.length === 0 });
+  return evaluate(labels, split.storepulse, scan.reference ?? split.reference, {
+    population: scan.population,
+  });
 }
 
 export function register(program: Command): void {
@@ -90,16 +84,13 @@ export function register(program: Command): void {
     .option('--seed <s>', 'generator seed', intOption('--seed', 0), 1)
     .action(async (opts: DemoOptions, cmd: Command) => {
       const ctx = contextOf(cmd);
-      prepareDataDir(ctx);
-      let dataset = opts.dataset;
+      // Refusals and a bad dataset come before anything is deleted (or generated).
+      checkDemoFolder(ctx);
+      let dataset: string;
       let labels: LabelsFile | undefined;
-      if (!dataset) {
-        const generated = await syntheticDataset(ctx, opts.events, opts.seed);
-        dataset = generated.out;
-        labels = generated.labels;
-      } else if (!existsSync(dataset) && dataset !== '-') {
-        throw new StorepulseError('INPUT', `dataset ${dataset} not found`);
-      }
+      if (opts.dataset) dataset = await givenDataset(ctx, opts.dataset);
+      else ({ out: dataset, labels } = await syntheticDataset(ctx, opts.events, opts.seed));
+      resetDemoFolder(ctx);
       const deadLetter = createDeadLetterFile(defaultDeadLetterPath(ctx.dataDir, dataset));
       // The demo keeps to the embedded defaults: alerts in SQLite; the configured notifiers.
       const store = new SqliteAlertStore(alertStorePath(ctx), ctx.config.detect.appServer);

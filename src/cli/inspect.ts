@@ -6,6 +6,7 @@ import { REJECT_REASONS } from '../core/row.js';
 import { createDeadLetterFile, defaultDeadLetterPath } from '../sources/deadletter.js';
 import { type ReadStats, readEvents } from '../sources/reader.js';
 import { type DatasetSummary, SummaryBuilder } from '../sources/summary.js';
+import { noValidRowError } from '../sources/probe.js';
 import { contextOf, intOption } from './context.js';
 import { formatJson } from './output.js';
 import { type Progress, createProgress, formatCount } from './progress.js';
@@ -98,6 +99,8 @@ export function register(program: Command): void {
         seconds: Math.round((Date.now() - started) / 100) / 10,
       };
       process.stdout.write(opts.json ? formatJson(report) : formatInspect(report));
+      // The report shows why; the exit status says that this is not a dataset.
+      if (s.valid === 0) throw noValidRowError(s);
     });
 }
 

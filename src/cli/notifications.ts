@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { SqliteOutboxStore } from '../stores/sqlite/outbox-store.js';
 import { contextOf, intOption } from './context.js';
+import { requireRun } from './data-folder.js';
 import { formatJson, formatTable } from './output.js';
 
 export function register(program: Command): void {
@@ -17,6 +18,7 @@ export function register(program: Command): void {
     .action(
       async (opts: { pending?: boolean; dead?: boolean; limit: number; json?: boolean }, cmd: Command) => {
         const ctx = contextOf(cmd);
+        requireRun(ctx);
         const file = path.join(ctx.dataDir, 'outbox.sqlite');
         if (!existsSync(file)) {
           ctx.log(`no outbox at ${file}: nothing was notified from this data folder yet`);

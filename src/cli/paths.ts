@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { StreamPlace } from '../streams/uri.js';
 import type { Context } from './context.js';
 
-export const alertStorePath = (ctx: Context) => ctx.dataPath('alerts.sqlite');
+/** The SQLite alert store's path (nothing is created: read-only commands check it exists). */
+export const alertStorePath = (ctx: Context) => path.join(ctx.dataDir, 'alerts.sqlite');
 
 export function lakeDir(ctx: Context): string {
   const dir = path.join(ctx.dataDir, 'lake');

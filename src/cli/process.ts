@@ -5,9 +5,10 @@ import { type ProcessorOptions, runProcessor } from '../pipeline/processor.js';
 import { createDeadLetterFile, defaultDeadLetterPath } from '../sources/deadletter.js';
 import { StreamConsumer } from '../streams/consumer.js';
 import type { DurableStream, StreamWriter } from '../streams/types.js';
-import { openDurableStream, openPipeReader, openStreamWriter, parseStreamUri } from '../streams/uri.js';
+import { openPipeReader, openStreamWriter, parseStreamUri, waitForStream } from '../streams/uri.js';
 import { contextOf, intOption } from './context.js';
 import { openAlertStore, openMetrics, openOutbox } from './actions.js';
+import { refuseDemoFolder } from './data-folder.js';
 import { DEFAULT_STREAM_1, DEFAULT_STREAM_2, lakeDir, streamPlace } from './paths.js';
 import { createProgress } from './progress.js';
 import { stopSignal } from './signals.js';
@@ -18,6 +19,7 @@ interface ProcessOptions {
   consumer: string;
   startAt: string;
   idleExit?: number;
+  waitForStream: number;
   timeField?: string;
   lake: boolean;
 }
@@ -25,7 +27,7 @@ interface ProcessOptions {
 export function register(program: Command): void {
   program
     .command('process')
-    .description('detect high-rate users on stream 1, store and notify alerts, copy events to the lake')
+    .description('run the detection rules on stream 1, store and notify alerts, copy events to the lake')
     .option(
       '--from <uri>',
       'stream 1: embedded://NAME, kinesis://NAME?region=…&endpoint=…, or - (NDJSON on stdin)',
@@ -43,6 +45,12 @@ export function register(program: Command): void {
       'stop after this long without a record (Kinesis streams never end)',
       intOption('--idle-exit'),
     )
+    .option(
+      '--wait-for-stream <seconds>',
+      'how long to wait for a writer (storepulse simulate) to create stream 1',
+      intOption('--wait-for-stream', 0),
+      60,
+    )
     .option('--time-field <field>', `window on ${TIME_FIELDS.join(' or ')} (default event_time)`)
     .option('--no-lake', 'do not copy events to the Parquet lake')
     .action(async (opts: ProcessOptions, cmd: Command) => {
@@ -55,23 +63,32 @@ export function register(program: Command): void {
         throw new StorepulseError('USAGE', '--start-at takes oldest or latest');
       }
       const from = parseStreamUri(opts.from, '--from');
+      refuseDemoFolder(ctx, 'process');
       const place = streamPlace(ctx);
       const stop = stopSignal(ctx.log);
       const resources: { close(): Promise<void> }[] = [];
       try {
         let run: Pick<ProcessorOptions, 'reader' | 'checkpoint' | 'lakeHas'>;
-        // The lake's progress is kept per stream and consumer, so each record lands once.
-        const progressName = from.kind === 'pipe' ? undefined : `${from.kind}:${from.name}/${opts.consumer}`;
+        // The lake's progress is kept per stream, whatever the consumer, so each record lands once.
+        const progressName = from.kind === 'pipe' ? undefined : `${from.kind}:${from.name}`;
         const { LakeWriter, readLakeProgress } = await import('../lake/writer.js');
         // Opened first: it finishes a flush a crash interrupted, and with it the lake's progress.
         const lake = opts.lake
-          ? await LakeWriter.open({ lakeDir: lakeDir(ctx), progress: progressName })
+          ? await LakeWriter.open({
+              lakeDir: lakeDir(ctx),
+              progress: progressName,
+              lockedHint: 'or run this one with --no-lake',
+            })
           : undefined;
         if (lake) resources.push({ close: async () => void (await lake.close().catch(() => undefined)) });
         if (from.kind === 'pipe') {
           run = { reader: openPipeReader() };
         } else {
-          const durable = await openDurableStream(from, place, 'read');
+          const durable = await waitForStream(from, place, {
+            waitMs: opts.waitForStream * 1000,
+            log: ctx.log,
+            signal: stop.signal,
+          });
           resources.push({ close: () => durable.close() });
           const consumer = await StreamConsumer.open({
             stream: durable,

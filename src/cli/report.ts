@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { ReportResult } from '../batch/reports.js';
 import { StorepulseError } from '../core/errors.js';
 import { contextOf, intOption } from './context.js';
+import { requireRun } from './data-folder.js';
 import { formatJson, formatRows, type OutputFormat } from './output.js';
 
 interface ReportOptions {
@@ -78,6 +79,7 @@ export function register(program: Command): void {
         return;
       }
       const ctx = contextOf(cmd);
+      requireRun(ctx);
       const lakeDir = path.join(ctx.dataDir, 'lake');
       const runOpts = opts.limit === undefined ? {} : { limit: opts.limit };
       const results = name

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { StorepulseError } from '../core/errors.js';
@@ -9,8 +10,11 @@ import { generateEvents, parseAttackList } from '../sources/synthetic/generator.
 import { createDeadLetterFile, defaultDeadLetterPath } from '../sources/deadletter.js';
 import { type ReadStats, readEvents } from '../sources/reader.js';
 import type { DurableStream, StreamWriter } from '../streams/types.js';
-import { openStreamWriter } from '../streams/uri.js';
+import { openStreamWriter, parseStreamUri } from '../streams/uri.js';
+import { fileIdentity } from '../sources/identity.js';
+import { noValidRowError } from '../sources/probe.js';
 import { contextOf, intOption } from './context.js';
+import { refuseDemoFolder } from './data-folder.js';
 import { DEFAULT_STREAM_1, streamPlace } from './paths.js';
 import { createProgress } from './progress.js';
 import { stopSignal } from './signals.js';
@@ -29,12 +33,43 @@ interface SimulateOptions {
   fromStart?: boolean;
 }
 
-/** What a resumable replay saves in the stream's checkpoints (consumer `simulate:<source>`). */
+/**
+ * What a resumable replay saves in the stream's checkpoints, under `simulate:<source>`: a file by
+ * its content (sources/identity.ts), generated events by their options. Stdin is not resumable.
+ */
 interface SimulateCheckpoint {
   delivered: number;
   done: boolean;
   /** Shards that were empty when the replay began. */
   emptyAtStart: string[];
+  /** The file's path when the replay began, for messages. */
+  path?: string;
+}
+
+/** The checkpoint name of a replay's source; empty for stdin. */
+async function replayName(file: string | undefined, opts: SimulateOptions): Promise<string> {
+  if (file === '-') return '';
+  if (file === undefined)
+    return `simulate:generate:${opts.generate}:seed=${opts.seed}:attacks=${opts.attacks ?? ''}`;
+  return `simulate:file:${await fileIdentity(file)}`;
+}
+
+/** Says so when the file at this path was replayed before with other content: it is a new source. */
+async function noteReplacedFile(
+  durable: DurableStream,
+  name: string,
+  file: string,
+  log: (m: string) => void,
+) {
+  const at = path.resolve(file);
+  for (const other of await durable.checkpoints.consumers()) {
+    if (other === name || !other.startsWith('simulate:file:')) continue;
+    const state = (await durable.checkpoints.load(other))?.state;
+    if (state && (JSON.parse(state) as SimulateCheckpoint).path === at) {
+      log(`${file} holds other data than when it was replayed before: replaying it as a new source`);
+      return;
+    }
+  }
 }
 
 const CHECKPOINT_EVERY_MS = 1000;
@@ -96,16 +131,17 @@ export function register(program: Command): void {
       if ((file === undefined) === (opts.generate === undefined)) {
         throw new StorepulseError('USAGE', 'give a dataset file or --generate N (one of them)');
       }
+      if (parseStreamUri(opts.to, '--to').kind === 'embedded') refuseDemoFolder(ctx, 'simulate');
+      if (file !== undefined && file !== '-' && !existsSync(file)) {
+        throw new StorepulseError('INPUT', `dataset ${file} not found`);
+      }
+      const checkpointName = await replayName(file, opts);
       const stream = await openStreamWriter(opts.to, streamPlace(ctx));
       const stop = stopSignal(ctx.log);
       // A durable stream remembers how far a replay of this source got, so a restart resumes there.
-      const durable = isDurable(stream) ? stream : undefined;
-      const checkpointName = `simulate:${
-        file
-          ? path.resolve(file)
-          : `generate:${opts.generate}:seed=${opts.seed}:attacks=${opts.attacks ?? ''}`
-      }`;
+      const durable = isDurable(stream) && checkpointName ? stream : undefined;
       const resumed = durable && !opts.fromStart ? await durable.checkpoints.load(checkpointName) : undefined;
+      if (durable && file && !resumed) await noteReplacedFile(durable, checkpointName, file, ctx.log);
       const previous = resumed?.state ? (JSON.parse(resumed.state) as SimulateCheckpoint) : undefined;
       if (previous?.done) {
         ctx.log(
@@ -119,7 +155,12 @@ export function register(program: Command): void {
       const positions: Record<string, string> = { ...resumed?.positions };
       const emptyAtStart = previous?.emptyAtStart ?? [];
       const save = async (delivered: number, done: boolean) => {
-        const state: SimulateCheckpoint = { delivered, done, emptyAtStart };
+        const state: SimulateCheckpoint = {
+          delivered,
+          done,
+          emptyAtStart,
+          ...(file ? { path: path.resolve(file) } : {}),
+        };
         await durable!.checkpoints.save(checkpointName, {
           positions,
           state: JSON.stringify(state),
@@ -173,6 +214,7 @@ export function register(program: Command): void {
           }),
         );
       }
+      let failed = false;
       try {
         const stats = await runSimulator({
           events: source,
@@ -193,8 +235,6 @@ export function register(program: Command): void {
         const stopped = stop.signal.aborted;
         const exhausted = !stopped && (opts.limit === undefined || stats.sent < opts.limit);
         if (durable) await save((previous?.delivered ?? 0) + stats.passedOver + stats.sent, exhausted);
-        // The end of a replay seals the embedded log (its readers end once drained); a stop does not.
-        await (stopped && durable ? durable.release() : stream.close());
         progress.finish(readStats?.rejected ? `${readStats.rejected} rejected rows` : undefined);
         ctx.log(
           `sent ${stats.sent} events in ${stats.seconds.toFixed(1)}s to ${stream.name}` +
@@ -202,7 +242,18 @@ export function register(program: Command): void {
               ? `; ${readStats.rejected} rows rejected${readStats.deadLetterPath ? ` (${readStats.deadLetterPath})` : ''}`
               : ''),
         );
+        if (exhausted && readStats && readStats.valid === 0) throw noValidRowError(readStats);
+      } catch (err) {
+        failed = true;
+        throw err;
       } finally {
+        // The end of a replay seals the embedded log, and so does a failure: its readers end once
+        // drained instead of waiting for a writer that is gone (a rerun resumes and opens it again).
+        // A stop (Ctrl-C) does not: the replay goes on when it is started again.
+        const stopped = stop.signal.aborted && !failed;
+        await (stopped && isDurable(stream) ? stream.release() : stream.close()).catch((err: unknown) => {
+          if (!failed) throw err;
+        });
         await deadLetter?.close();
         stop.dispose();
       }

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { SHARD_END, type DurableStream, type ShardStats } from '../streams/types.js';
 import { openDurableStream, parseStreamUri } from '../streams/uri.js';
 import { contextOf } from './context.js';
+import { requireRun } from './data-folder.js';
 import { formatJson, formatTable, type Row } from './output.js';
 import { streamPlace } from './paths.js';
 
@@ -93,11 +94,12 @@ export function register(program: Command): void {
     .option('--json', 'JSON output')
     .action(async (uris: string[], opts: StreamsOptions, cmd: Command) => {
       const ctx = contextOf(cmd);
-      const place = streamPlace(ctx);
       if (uris.length === 0) {
+        requireRun(ctx);
         const names = await readdir(path.join(ctx.dataDir, 'streams')).catch(() => [] as string[]);
         uris = names.sort().map((n) => `embedded://${n}`);
       }
+      const place = streamPlace(ctx);
       const reports: StreamReport[] = [];
       for (const uri of uris) {
         const parsed = parseStreamUri(uri, 'streams');

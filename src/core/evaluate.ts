@@ -31,6 +31,18 @@ export type ScoredAlert = Pick<
   'id' | 'rule' | 'key_type' | 'key' | 'user_id' | 'window_start' | 'window_end' | 'detected_event_time'
 >;
 
+/**
+ * The users of the labelled data set (the data file the labels belong to). Only alerts on them are
+ * scored: a shared data folder holds alerts of other runs on other data, and their users are not the
+ * labels' humans.
+ */
+export interface Population {
+  /** Where the users come from, for the report (the data file). */
+  source: string;
+  /** The user ids (the report gives their number), or a membership test. */
+  users: ReadonlySet<number> | ((userId: number) => boolean);
+}
+
 export interface Targets {
   recall: number;
   precision: number;
@@ -64,6 +76,7 @@ export interface RuleScore {
 
 export interface SystemScore {
   name: string;
+  /** Alerts scored: deduplicated, without the left-out ones. */
   alerts: number;
   profiles: ProfileScore[];
   overall: {
@@ -80,6 +93,8 @@ export interface SystemScore {
   };
   rules: RuleScore[];
   global: { alerts: number; true: number; false: number; ddos_instances: number; ddos_instances_hit: number };
+  /** Alerts (deduplicated) on users outside the population, and those users; not in any other figure. */
+  left_out: { alerts: number; users: number };
   /** Session alerts without user_id whose session is in no label: each counts as one flagged human. */
   unattributed_session_alerts: number;
 }
@@ -189,19 +204,40 @@ function flaggedKey(a: ScoredAlert, owners: Map<string, number>): number | strin
 const ms = (iso: string) => Date.parse(iso);
 const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
 
-/** Scores one system's alerts (deduplicated by id first) against the labels. */
+/**
+ * Scores one system's alerts (deduplicated by id first) against the labels. With a population, alerts
+ * on users outside it are left out (counted in `left_out`); without one, every flagged user that is
+ * not a labelled attacker counts as a human.
+ */
 export function scoreSystem(
   name: string,
   labels: EvaluationLabels,
   input: readonly ScoredAlert[],
+  population?: Population,
 ): SystemScore {
-  const alerts = dedupeAlerts(input);
+  const owners = sessionOwners(labels);
+  const users = population?.users;
+  const inPopulation: (userId: number) => boolean =
+    users === undefined ? () => true : typeof users === 'function' ? users : (u) => users.has(u);
+  const leftOutUsers = new Set<number>();
+  let leftOutAlerts = 0;
+  const alerts: { a: ScoredAlert; key: number | string | null }[] = [];
+  for (const a of dedupeAlerts(input)) {
+    const key = flaggedKey(a, owners);
+    // No user id to test (a session in no label): kept as a flagged human, as without a population,
+    // since leaving it out would let a source hide false positives by omitting user_id (storepulse's
+    // own alerts always carry it).
+    if (typeof key !== 'number' || inPopulation(key)) alerts.push({ a, key });
+    else {
+      leftOutAlerts++;
+      leftOutUsers.add(key);
+    }
+  }
   const attackers = new Map<number, Attacker>();
   for (const l of labels.attacks) {
     for (const u of l.user_ids)
       if (!attackers.has(u)) attackers.set(u, { profile: l.profile, start: ms(l.start) });
   }
-  const owners = sessionOwners(labels);
   const bursts = labels.attacks
     .filter((l) => l.profile === 'ddos-burst')
     .map((l) => [ms(l.start), ms(l.end)] as const);
@@ -213,11 +249,10 @@ export function scoreSystem(
   const hit = new Set<number>();
   let unattributed = 0;
   const unattributedKeys = new Set<string>();
-  for (const a of alerts) {
+  for (const { a, key } of alerts) {
     let r = rules.get(a.rule);
     if (!r) rules.set(a.rule, (r = { alerts: 0, keys: new Set() }));
     r.alerts++;
-    const key = flaggedKey(a, owners);
     if (key === null) {
       global.alerts++;
       const [ws, we] = [ms(a.window_start), ms(a.window_end)];
@@ -312,6 +347,7 @@ export function scoreSystem(
       })
       .sort((a, b) => a.rule.localeCompare(b.rule)),
     global,
+    left_out: { alerts: leftOutAlerts, users: leftOutUsers.size },
     unattributed_session_alerts: unattributed,
   };
 }
@@ -341,6 +377,11 @@ export function checkTargets(s: SystemScore, t: Targets = TARGETS): TargetCheck[
 export interface EvaluationReport {
   targets: Targets;
   human_users: number | null;
+  /**
+   * Whose alerts were scored: the users of `source` (`users` is their number, null for a membership
+   * test). Null when unknown: then every flagged user that is not a labelled attacker counts as a human.
+   */
+  population: { source: string; users: number | null } | null;
   systems: { storepulse: SystemScore; reference: SystemScore | null };
   checks: { storepulse: TargetCheck[]; reference: TargetCheck[] | null };
   /** storepulse meets every target. */
@@ -352,10 +393,10 @@ export function evaluate(
   labels: EvaluationLabels,
   storepulse: readonly ScoredAlert[],
   reference: readonly ScoredAlert[] | null,
-  targets: Targets = TARGETS,
+  { population, targets = TARGETS }: { population?: Population; targets?: Targets } = {},
 ): EvaluationReport {
-  const sp = scoreSystem('storepulse', labels, storepulse);
-  const ref = reference === null ? null : scoreSystem('reference', labels, reference);
+  const sp = scoreSystem('storepulse', labels, storepulse, population);
+  const ref = reference === null ? null : scoreSystem('reference', labels, reference, population);
   const checks = {
     storepulse: checkTargets(sp, targets),
     reference: ref === null ? null : checkTargets(ref, targets),
@@ -363,6 +404,13 @@ export function evaluate(
   return {
     targets,
     human_users: labels.human_users ?? null,
+    population:
+      population === undefined
+        ? null
+        : {
+            source: population.source,
+            users: typeof population.users === 'function' ? null : population.users.size,
+          },
     systems: { storepulse: sp, reference: ref },
     checks,
     passed: checks.storepulse.every((c) => c.pass),

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -151,7 +151,6 @@ describe('storepulse evaluate', () => {
 
   it('reads the data folder alert store by default; its reference-user-rate alerts are the reference column', async () => {
     const storeDir = path.join(dir, 'store');
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(storeDir, { recursive: true });
     const store = new SqliteAlertStore(path.join(storeDir, 'alerts.sqlite'));
     const scraper = labels.attacks.find((l) => l.profile === 'scraper')!;
@@ -168,6 +167,54 @@ describe('storepulse evaluate', () => {
     expect(report.systems.storepulse.profiles.find((p) => p.profile === 'scraper')!.recall).toBe(1);
   });
 
+  it('a store shared with a run on other data: only alerts on the users of the data file are scored, and it says so', async () => {
+    const storeDir = path.join(dir, 'mixed');
+    mkdirSync(storeDir, { recursive: true });
+    const store = new SqliteAlertStore(path.join(storeDir, 'alerts.sqlite'));
+    const burst = labels.attacks.find((l) => l.profile === 'ddos-burst')!;
+    // Generated user ids start at 512,000,000: these users are of another data set.
+    const others = [1001, 1002, 1002].map((u, i) =>
+      userAlert('test-rule', u, new Date(Date.parse(burst.start) + 10_000 * i).toISOString(), 5),
+    );
+    await store.put([...catching(['ddos-burst', 'scraper', 'cart-bot', 'low-and-slow']), ...others] as never);
+    await store.close();
+    const evaluateIn = (...args: string[]) =>
+      storepulse(['-q', '--data-dir', storeDir, 'evaluate', '--labels', labelsPath, ...args]);
+    const r = evaluateIn('--json');
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as EvaluateOutput;
+    expect(report.population!.source).toBe(data);
+    expect(report.population!.users).toBeGreaterThan(labels.human_users);
+    const sp = report.systems.storepulse;
+    expect(sp.left_out).toEqual({ alerts: 3, users: 2 });
+    expect(sp.overall).toMatchObject({ precision: 1, humans_flagged: 0, human_fp_rate: 0, recall: 1 });
+    // The reference rule ran over the data file in the same pass: nothing of it is left out.
+    expect(report.reference_source).toContain('reference rule run over');
+    expect(report.systems.reference!.left_out).toEqual({ alerts: 0, users: 0 });
+    const users = report.population!.users!.toLocaleString('en-US');
+    const text = evaluateIn();
+    expect(text.stdout).toContain(
+      `scored: alerts on the ${users} users of ${data}; left out, as not in it: ` +
+        '3 alerts on 2 users (storepulse), 0 alerts on 0 users (reference)',
+    );
+    // A --data that is not the labels' data file leaves the attackers out, and says so on stderr.
+    const head = path.join(dir, 'head.csv');
+    writeFileSync(head, readFileSync(data, 'utf8').split('\n').slice(0, 200).join('\n'));
+    const wrong = storepulse([
+      '--data-dir',
+      storeDir,
+      'evaluate',
+      '--labels',
+      labelsPath,
+      '--data',
+      head,
+      '--json',
+    ]);
+    expect(wrong.code, wrong.stderr).toBe(0);
+    expect(wrong.stderr).toMatch(/labelled attacker\(s\) do not occur in .*head\.csv/);
+    expect((JSON.parse(wrong.stdout) as EvaluateOutput).systems.storepulse.overall.recall).toBe(0);
+  }, 60_000);
+
   it('says why the reference column is missing, and fails clearly without an alert store', () => {
     const other = path.join(dir, 'copy-labels.json');
     writeFileSync(other, JSON.stringify(labels));
@@ -178,8 +225,18 @@ describe('storepulse evaluate', () => {
     const report = JSON.parse(r.stdout) as EvaluateOutput;
     expect(report.systems.reference).toBeNull();
     expect(report.reference_source).toMatch(/^missing: .*--data FILE/);
+    // Without the data file its users are unknown: every flagged non-attacker counts as a human.
+    expect(report.population).toBeNull();
+    const text = storepulse(['-q', 'evaluate', '--labels', other, '--alerts', empty]);
+    expect(text.stdout).toMatch(/^scored: every alert; .* counts as a human, .*pass --data FILE/m);
     const none = storepulse(['-q', '--data-dir', path.join(dir, 'nothing'), 'evaluate', '--labels', other]);
     expect(none.code).toBe(1);
-    expect(none.stderr).toMatch(/no alert store at .*pass --alerts FILE/);
+    expect(none.stderr).toMatch(/there is no data folder .*nothing/);
+    // A folder with a run but no alert store (simulate ran, process did not).
+    const simulated = path.join(dir, 'simulated');
+    mkdirSync(path.join(simulated, 'streams'), { recursive: true });
+    const noStore = storepulse(['-q', '--data-dir', simulated, 'evaluate', '--labels', other]);
+    expect(noStore.code).toBe(1);
+    expect(noStore.stderr).toMatch(/no alert store at .*pass --alerts FILE/);
   });
 });

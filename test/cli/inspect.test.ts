@@ -46,6 +46,13 @@ afterAll(async () => {
 
 /** Runs `storepulse [global] inspect ...args` with only this command registered; returns stdout. */
 async function run(args: string[], global: string[] = []): Promise<string> {
+  const r = await capture(args, global);
+  if (r.error) throw r.error;
+  return r.out;
+}
+
+/** As run, for a run that fails: what it printed before, and the error. */
+async function capture(args: string[], global: string[] = []): Promise<{ out: string; error?: unknown }> {
   const program = new Command('storepulse')
     .option('--data-dir <dir>')
     .option('--config <file>')
@@ -69,10 +76,12 @@ async function run(args: string[], global: string[] = []): Promise<string> {
       'inspect',
       ...args,
     ]);
+  } catch (error) {
+    return { out, error };
   } finally {
     spy.mockRestore();
   }
-  return out;
+  return { out };
 }
 
 describe('storepulse inspect', () => {
@@ -112,7 +121,9 @@ describe('storepulse inspect', () => {
     const file = path.join(dir, 'day.csv');
     await writeFile(file, DATA);
     const dl = path.join(dir, 'custom', 'rejects.ndjson');
-    const out = await run([file, '--json', '--dead-letter', dl, '--max-line-bytes', '100']);
+    const { out, error } = await capture([file, '--json', '--dead-letter', dl, '--max-line-bytes', '100']);
+    // The report says why; the exit status says that no row is a valid event.
+    expect(error).toMatchObject({ code: 'INPUT', message: expect.stringMatching(/holds no valid row/) });
     const r = JSON.parse(out) as InspectReport;
     expect(r).toMatchObject({
       source: 'day.csv',

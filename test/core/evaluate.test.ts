@@ -170,6 +170,53 @@ describe('evaluate: scoring alerts against labels', () => {
     expect(split.reference).toEqual([ref]);
   });
 
+  it('with a population, alerts on users outside it are left out and counted, per system', () => {
+    const ours = [
+      alert({ rule: 'rate', user_id: 11, detected_event_time: T(5) }),
+      alert({ rule: 'rate', user_id: 12, detected_event_time: T(15) }),
+      alert({ rule: 'rate', user_id: 900 }), // a human of the data set
+      alert({ rule: 'sweep', user_id: 21, detected_event_time: T(130) }),
+    ];
+    // Left in a shared store by a run on other data: users 7001 and 7002 are not in the data set.
+    const others = [
+      alert({ rule: 'rate', user_id: 7001 }),
+      alert({ rule: 'rate', user_id: 7001, window_start: T(60) }),
+      alert({ rule: 'other', key_type: 'session', key: 'x9', user_id: 7002 }),
+    ];
+    const unattributed = alert({ rule: 'rate', key_type: 'session', key: 'human-a' });
+    const global = alert({ rule: 'g', key_type: 'global', key: 'all', window_start: T(0) });
+    const users = new Set([11, 12, 21, 22, 23, 31, 900, 901]);
+    const population = { source: 'gen.csv', users };
+    const clean = scoreSystem('x', labels, [...ours, unattributed, global]);
+    const mixed = scoreSystem('x', labels, [...ours, ...others, unattributed, global], population);
+    expect(mixed.left_out).toEqual({ alerts: 3, users: 2 });
+    expect(clean.left_out).toEqual({ alerts: 0, users: 0 });
+    // Everything else is as if the other run's alerts were never there.
+    expect({ ...mixed, left_out: null }).toEqual({ ...clean, left_out: null });
+    expect(mixed.overall).toMatchObject({ users_flagged: 5, humans_flagged: 2, human_fp_rate: 0.002 });
+    expect(mixed.overall.precision).toBeCloseTo(3 / 5);
+    expect(mixed.global.alerts).toBe(1);
+    expect(mixed.unattributed_session_alerts).toBe(1);
+    // A membership test does the same.
+    const byTest = scoreSystem('x', labels, [...ours, ...others], {
+      source: 'gen.csv',
+      users: (u) => users.has(u),
+    });
+    expect(byTest.left_out).toEqual({ alerts: 3, users: 2 });
+
+    const r = evaluate(labels, [...ours, ...others], [alert({ rule: REFERENCE_RULE, user_id: 7001 })], {
+      population,
+    });
+    expect(r.population).toEqual({ source: 'gen.csv', users: 8 });
+    expect(r.systems.storepulse.left_out).toEqual({ alerts: 3, users: 2 });
+    expect(r.systems.reference!.left_out).toEqual({ alerts: 1, users: 1 });
+    expect(r.systems.reference!.overall.users_flagged).toBe(0);
+    expect(evaluate(labels, ours, null).population).toBeNull();
+    expect(
+      evaluate(labels, ours, null, { population: { ...population, users: () => true } }).population,
+    ).toEqual({ source: 'gen.csv', users: null });
+  });
+
   it('reads stored alerts and stream-2 records, and says why a record is not an alert', () => {
     const record = {
       id: 'x1',

@@ -10,7 +10,7 @@
  * The random points come from a seed printed on failure (CRASH_SEED=… reruns one).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -187,11 +187,8 @@ describe('kill -9 of the simulator and the processor', () => {
 
     const logs: string[] = [];
     for (let round = 0; round < ROUNDS; round++) {
+      // Started together: the processor waits for the simulator to create stream 1.
       const sim = start(simArgs(), random() < 0.5 ? SIM_FAILPOINTS : '');
-      // The processor needs stream 1 to exist.
-      while (!existsSync(path.join(dataDir, 'streams', 'raw')) && sim.child.exitCode === null) {
-        await sleep(20);
-      }
       const proc = start(procArgs, PROC_FAILPOINTS);
       await Promise.all([
         killAfter(sim, 200 + random() * 1500, `simulate (round ${round}, ${context})`),
@@ -217,9 +214,8 @@ describe('kill -9 of the simulator and the processor', () => {
 
   it('stops gracefully on SIGTERM and resumes where it stopped', async () => {
     dataDir = path.join(dir, 'sigterm');
-    const sim = start(simArgs());
-    while (!existsSync(path.join(dataDir, 'streams', 'raw'))) await sleep(20);
     const proc = start(procArgs);
+    const sim = start(simArgs());
     await sleep(2500);
     sim.child.kill('SIGTERM');
     proc.child.kill('SIGTERM');

@@ -146,14 +146,6 @@ describe('storepulse demo --dataset', () => {
     expect(after).toBe(validRows);
   });
 
-  it('refuses a data folder with state it did not make, with exit code 1 and a clear message', () => {
-    const other = path.join(dir, 'other');
-    storepulse(['--data-dir', other, 'alerts']);
-    const r = storepulse(['--data-dir', other, 'demo', '--dataset', csv]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/already holds a lake or alerts/);
-  });
-
   it('exits 2 on bad usage', () => {
     expect(storepulse(['demo', '--events', 'many']).code).toBe(2);
     expect(storepulse(['no-such-command']).code).toBe(2);
