@@ -4,6 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { Config } from '../core/config.js';
+import { StorepulseError } from '../core/errors.js';
 import type { AlertMetrics } from '../metrics/types.js';
 import { ConsoleNotifier } from '../notify/console/notifier.js';
 import { Outbox } from '../notify/outbox.js';
@@ -19,7 +20,7 @@ export async function openAlertStore(ctx: Context): Promise<AlertStore> {
   const appServer = ctx.config.detect.appServer;
   if (s.backend === 'sqlite') {
     mkdirSync(ctx.dataDir, { recursive: true });
-    return new SqliteAlertStore(alertStorePath(ctx), appServer);
+    return openSqliteAlertStore(alertStorePath(ctx), appServer);
   }
   const { DynamoAlertStore } = await import('../stores/dynamodb/alert-store.js');
   const store = new DynamoAlertStore({
@@ -33,11 +34,23 @@ export async function openAlertStore(ctx: Context): Promise<AlertStore> {
   return store;
 }
 
-/** The notifiers the config asks for (console unless set to null). */
-export async function notifiersOf(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<Notifier[]> {
+/** A SQLite alert store, or a one-line error naming the file when it is not one (corrupt, another file). */
+export function openSqliteAlertStore(file: string, appServer: string): SqliteAlertStore {
+  try {
+    return new SqliteAlertStore(file, appServer);
+  } catch (err) {
+    throw new StorepulseError('INPUT', `${file} is not a storepulse alert store: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/** The notifiers the config asks for (console unless set to null, or quiet: it writes on stderr). */
+async function notifiersOf(config: Config, quiet: boolean, env = process.env): Promise<Notifier[]> {
   const n = config.actions.notify;
   const out: Notifier[] = [];
-  if (n.console) out.push(new ConsoleNotifier(process.stderr, 50, { minSeverity: n.console.minSeverity }));
+  if (n.console && !quiet)
+    out.push(new ConsoleNotifier(process.stderr, 50, { minSeverity: n.console.minSeverity }));
   if (n.webhook) {
     const { WebhookNotifier } = await import('../notify/webhook/notifier.js');
     out.push(
@@ -83,7 +96,7 @@ export async function openOutbox(ctx: Context): Promise<Outbox> {
   const n = ctx.config.actions.notify;
   const outbox = new Outbox({
     file: ctx.dataPath('outbox.sqlite'),
-    notifiers: await notifiersOf(ctx.config),
+    notifiers: await notifiersOf(ctx.config, ctx.quiet),
     baseDelayMs: n.baseDelayMs,
     maxDelayMs: n.maxDelayMs,
     maxAgeMs: n.maxAgeHours * 3600_000,

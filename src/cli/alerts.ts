@@ -8,11 +8,13 @@ import { openAlertStore } from './actions.js';
 import { requireFile, requireRun } from './data-folder.js';
 import { alertStorePath } from './paths.js';
 
+const TABLE_ROWS = 50;
+
 interface AlertsOptions {
   json?: boolean;
   severity?: string;
   user?: number;
-  limit: number;
+  limit?: number;
   reference?: boolean;
 }
 
@@ -23,7 +25,11 @@ export function register(program: Command): void {
     .option('--json', 'JSON output')
     .option('--severity <level>', 'only this severity: low, medium, high')
     .option('--user <id>', 'only this user_id', intOption('--user', 0))
-    .option('--limit <n>', 'at most n alerts', intOption('--limit'), 50)
+    .option(
+      '--limit <n>',
+      `at most n alerts (default: all with --json, ${TABLE_ROWS} in the table)`,
+      intOption('--limit'),
+    )
     .option('--reference', 'show the items as the reference Lambda wrote them to DynamoDB')
     .action(async (opts: AlertsOptions, cmd: Command) => {
       const ctx = contextOf(cmd);
@@ -37,6 +43,8 @@ export function register(program: Command): void {
         requireRun(ctx);
         requireFile(alertStorePath(ctx), 'alert store', 'storepulse process (or demo)');
       }
+      // An export (--json) is complete unless asked otherwise; the table shows the newest.
+      const limit = opts.limit ?? (opts.json ? undefined : TABLE_ROWS);
       const store = await openAlertStore(ctx);
       try {
         if (opts.reference) {
@@ -45,12 +53,12 @@ export function register(program: Command): void {
               'USAGE',
               '--reference shows the SQLite store; DynamoDB holds those items itself',
             );
-          const items = store.referenceItems(opts.limit);
+          const items = store.referenceItems(limit);
           process.stdout.write(opts.json ? formatJson(items) : formatTable(items));
           return;
         }
         const alerts = await store.list({
-          limit: opts.limit,
+          limit,
           severity: opts.severity as Severity | undefined,
           userId: opts.user,
         });
@@ -73,9 +81,10 @@ export function register(program: Command): void {
             })),
           ),
         );
+        const cut = alerts.length === limit ? ` (newest first; --limit N for more, --json for all)` : '';
         ctx.log(
           `${counts.total} alerts (${counts.bySeverity.high} high, ${counts.bySeverity.medium} medium) ` +
-            `for ${counts.users} users; showing ${alerts.length}`,
+            `for ${counts.users} users; showing ${alerts.length}${cut}`,
         );
       } finally {
         await store.close();

@@ -1,5 +1,5 @@
 /** What every command needs: the data folder, the validated config, quiet mode, a logger on stderr. */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { type Config, validateConfig } from '../core/config.js';
@@ -57,6 +57,7 @@ export function createContext(opts: GlobalOptions, cwd = process.cwd()): Context
     cwd,
     opts.dataDir ?? process.env.STOREPULSE_DATA_DIR ?? config.dataDir ?? 'data',
   );
+  assertFolderPath(dataDir);
   const quiet = Boolean(opts.quiet);
   return {
     dataDir,
@@ -71,6 +72,25 @@ export function createContext(opts: GlobalOptions, cwd = process.cwd()): Context
       return p;
     },
   };
+}
+
+/** A data folder below a regular file can never be made: say so once, not as ENOTDIR from a command. */
+function assertFolderPath(dir: string): void {
+  for (let p = dir; ; p = path.dirname(p)) {
+    let isDir: boolean | undefined;
+    try {
+      isDir = statSync(p).isDirectory();
+    } catch {
+      // Not there (yet): look at its parent.
+    }
+    if (isDir === false) {
+      throw new StorepulseError(
+        'USAGE',
+        `data folder ${dir}: ${p} is a file, not a folder (check --data-dir or STOREPULSE_DATA_DIR)`,
+      );
+    }
+    if (isDir || path.dirname(p) === p) return;
+  }
 }
 
 /** The context of a commander action, from its global options (`--data-dir`, `--config`, `--quiet`). */

@@ -7,7 +7,7 @@
  * or silently mixes with another's results. Read-only commands refuse a folder that holds no run: a
  * mistyped `--data-dir` would otherwise read as "no alerts".
  */
-import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { StorepulseError } from '../core/errors.js';
 import { PROGRESS_DIR } from '../lake/layout.js';
@@ -29,13 +29,10 @@ function isDemoFolder(dataDir: string): boolean {
 /** For commands that only read: the data folder exists and holds the results of some run. */
 export function requireRun(ctx: Context): void {
   const dir = ctx.dataDir;
-  let isDir: boolean;
-  try {
-    isDir = statSync(dir).isDirectory();
-  } catch {
+  // The context has checked that it is not a file.
+  if (!existsSync(dir)) {
     throw new StorepulseError('STATE', `there is no data folder ${dir}: nothing has run there; ${WHERE}`);
   }
-  if (!isDir) throw new StorepulseError('STATE', `${dir} is a file, not a data folder; ${WHERE}`);
   if (held(dir).length === 0 && !isDemoFolder(dir)) {
     throw new StorepulseError(
       'STATE',

@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { StorepulseError } from '../core/errors.js';
-import { SqliteAlertStore } from '../stores/sqlite/alert-store.js';
 import type { DemoSummary } from '../pipeline/demo.js';
 import { createDeadLetterFile, defaultDeadLetterPath } from '../sources/deadletter.js';
 import { probeDataset } from '../sources/probe.js';
@@ -11,7 +10,7 @@ import type { AlertStore } from '../stores/types.js';
 import { formatComparison, scanDataFile } from './evaluate.js';
 import { type Context, contextOf, intOption } from './context.js';
 import { formatTable } from './output.js';
-import { openMetrics, openOutbox } from './actions.js';
+import { openMetrics, openOutbox, openSqliteAlertStore } from './actions.js';
 import { alertStorePath, lakeDir } from './paths.js';
 import { checkDemoFolder, resetDemoFolder } from './data-folder.js';
 import { createProgress } from './progress.js';
@@ -93,7 +92,7 @@ export function register(program: Command): void {
       resetDemoFolder(ctx);
       const deadLetter = createDeadLetterFile(defaultDeadLetterPath(ctx.dataDir, dataset));
       // The demo keeps to the embedded defaults: alerts in SQLite; the configured notifiers.
-      const store = new SqliteAlertStore(alertStorePath(ctx), ctx.config.detect.appServer);
+      const store = openSqliteAlertStore(alertStorePath(ctx), ctx.config.detect.appServer);
       const outbox = await openOutbox(ctx);
       const metrics = await openMetrics(ctx);
       const stop = stopSignal(ctx.log);

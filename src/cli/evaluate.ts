@@ -20,10 +20,10 @@ import {
 } from '../core/evaluate.js';
 import { REFERENCE_RULE, ReferenceRule } from '../core/rules/reference.js';
 import { readEvents } from '../sources/reader.js';
-import { SqliteAlertStore } from '../stores/sqlite/alert-store.js';
 import { type Context, contextOf } from './context.js';
 import { formatJson, formatTable } from './output.js';
 import { createProgress } from './progress.js';
+import { openSqliteAlertStore } from './actions.js';
 import { requireRun } from './data-folder.js';
 import { alertStorePath } from './paths.js';
 
@@ -111,7 +111,7 @@ async function readAlertStore(file: string, ctx: Context): Promise<ScoredAlert[]
       `no alert store at ${file}: run storepulse process first, or pass --alerts FILE (.jsonl or .json)`,
     );
   }
-  const store = new SqliteAlertStore(file, ctx.config.detect.appServer);
+  const store = openSqliteAlertStore(file, ctx.config.detect.appServer);
   try {
     return await store.list({});
   } finally {

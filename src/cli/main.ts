@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `storepulse` command line. Each command lives in its own file and registers itself here. */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { StorepulseError } from '../core/errors.js';
 import { register as alerts } from './alerts.js';
@@ -12,16 +13,34 @@ import { register as processCmd } from './process.js';
 import { register as report } from './report.js';
 import { register as rules } from './rules.js';
 import { register as simulate } from './simulate.js';
+import { stoppedBySignal } from './signals.js';
 import { register as streams } from './streams.js';
+
+/** The version in package.json (one place): two folders up from src/cli, three from dist/src/cli. */
+function packageVersion(): string {
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === '@storepulse/cli' && pkg.version) return pkg.version;
+    } catch {
+      // Not at this level.
+    }
+  }
+  return 'unknown';
+}
 
 export function buildProgram(): Command {
   const program = new Command('storepulse')
     .description('E-commerce clickstream pipeline: shopping-journey insight and bot/DDoS detection')
-    .version('0.1.0')
+    .version(packageVersion())
     .option('--data-dir <dir>', 'folder holding all state of a run (default ./data or $STOREPULSE_DATA_DIR)')
     .option('--config <file>', 'config file (default storepulse.config.json/.yaml in the current folder)')
     .option('-q, --quiet', 'no progress or log lines on stderr')
     .showHelpAfterError()
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride();
   for (const register of [
     demo,
@@ -41,18 +60,33 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Node's codes for file-system failures a user causes (a wrong path, a full disk): one line, no stack. */
+const FILE_ERRORS = new Set(['ENOENT', 'ENOTDIR', 'EEXIST', 'EISDIR', 'EACCES', 'EPERM', 'ENOSPC', 'EROFS']);
+
+/** The exit status after a stop by signal: 130 after Ctrl-C, 0 after SIGTERM (see signals.ts). */
+function afterStop(code: number): number {
+  return stoppedBySignal() === 'SIGINT' ? 130 : code;
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
-    return 0;
+    return afterStop(0);
   } catch (err) {
     if (err instanceof CommanderError) {
       // help and version "errors" are normal exits; anything else is bad usage.
       return err.exitCode === 0 ? 0 : 2;
     }
+    // A command stopped by a signal may end in the abort it caused: that is the stop, not a failure.
+    if (stoppedBySignal() && (err as Error)?.name === 'AbortError') return afterStop(0);
     if (err instanceof StorepulseError) {
       process.stderr.write(`storepulse: ${err.message}\n`);
       return err.exitCode;
+    }
+    const code = (err as NodeJS.ErrnoException)?.code;
+    if ((code && FILE_ERRORS.has(code)) || (err as Error)?.name === 'SqliteError') {
+      process.stderr.write(`storepulse: ${(err as Error).message}\n`);
+      return 1;
     }
     process.stderr.write(`storepulse: unexpected failure: ${(err as Error)?.stack ?? String(err)}\n`);
     return 1;
@@ -61,6 +95,11 @@ export async function main(argv: string[]): Promise<number> {
 
 const invoked = process.argv[1] ?? '';
 if (invoked.endsWith('main.js') || invoked.endsWith('storepulse')) {
+  // A closed pipe (`storepulse simulate --to - | head -1`) ends the command quietly, as for any Unix tool.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   main(process.argv).then((code) => {
     process.exitCode = code;
   });

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { TIME_FIELDS, type TimeField } from '../core/config.js';
 import { StorepulseError } from '../core/errors.js';
-import { type ProcessorOptions, runProcessor } from '../pipeline/processor.js';
+import type { LakeSummary } from '../lake/writer.js';
+import { type ProcessorOptions, type ProcessorStats, runProcessor } from '../pipeline/processor.js';
 import { createDeadLetterFile, defaultDeadLetterPath } from '../sources/deadletter.js';
 import { StreamConsumer } from '../streams/consumer.js';
 import type { DurableStream, StreamWriter } from '../streams/types.js';
@@ -10,6 +11,7 @@ import { contextOf, intOption } from './context.js';
 import { openAlertStore, openMetrics, openOutbox } from './actions.js';
 import { refuseDemoFolder } from './data-folder.js';
 import { DEFAULT_STREAM_1, DEFAULT_STREAM_2, lakeDir, streamPlace } from './paths.js';
+import { formatJson, formatTable } from './output.js';
 import { createProgress } from './progress.js';
 import { stopSignal } from './signals.js';
 
@@ -22,6 +24,7 @@ interface ProcessOptions {
   waitForStream: number;
   timeField?: string;
   lake: boolean;
+  json?: boolean;
 }
 
 export function register(program: Command): void {
@@ -53,6 +56,7 @@ export function register(program: Command): void {
     )
     .option('--time-field <field>', `window on ${TIME_FIELDS.join(' or ')} (default event_time)`)
     .option('--no-lake', 'do not copy events to the Parquet lake')
+    .option('--json', "print the run's figures as JSON")
     .action(async (opts: ProcessOptions, cmd: Command) => {
       const ctx = contextOf(cmd);
       const timeField = (opts.timeField ?? ctx.config.detect.timeField) as TimeField;
@@ -143,13 +147,34 @@ export function register(program: Command): void {
         });
         const lakeSummary = await lake?.close();
         progress.finish(`${stats.newAlerts} new alerts`);
+        const figures = {
+          ...stats,
+          lake: lakeSummary ?? null,
+          deadLetter: deadLetter.count > 0 ? deadLetter.path! : null,
+        };
         // With alerts on stdout (`--alerts-to -`), the run's figures go to stderr.
         (opts.alertsTo === '-' ? process.stderr : process.stdout).write(
-          `${JSON.stringify({ ...stats, lake: lakeSummary ?? null, deadLetter: deadLetter.count > 0 ? deadLetter.path : null }, null, 2)}\n`,
+          opts.json ? formatJson(figures) : summaryTable(figures),
         );
       } finally {
         for (const r of resources.reverse()) await r.close();
         stop.dispose();
       }
     });
+}
+
+function summaryTable(f: ProcessorStats & { lake: LakeSummary | null; deadLetter: string | null }): string {
+  return formatTable([
+    { what: 'records read', value: f.records },
+    { what: 'valid events', value: f.events },
+    { what: 'rejected records', value: f.rejected },
+    { what: 'late events (counted, not applied)', value: f.detector.late },
+    { what: 'alerts fired', value: f.alerts },
+    { what: '  new to the store', value: f.newAlerts },
+    { what: 'notifications queued', value: f.notified },
+    { what: 'events to the lake', value: f.lake ? f.lakeRows : '(--no-lake)' },
+    { what: '  held by the lake already', value: f.lakeSkipped },
+    { what: 'checkpoints', value: f.checkpoints },
+    { what: 'dead letters', value: f.deadLetter ?? '(none)' },
+  ]);
 }

@@ -1,4 +1,10 @@
-/** SIGINT/SIGTERM stop the current command gracefully: work in hand is finished and flushed. */
+/**
+ * SIGINT/SIGTERM stop the current command gracefully: work in hand is finished and flushed. After a
+ * Ctrl-C the command exits 130, the shell's convention, so that `storepulse simulate … && next`
+ * does not go on as if the replay had finished; SIGTERM (a service manager's stop) exits 0.
+ */
+let stoppedBy: NodeJS.Signals | undefined;
+
 export function stopSignal(log: (m: string) => void): { signal: AbortSignal; dispose(): void } {
   const ctrl = new AbortController();
   let count = 0;
@@ -9,6 +15,7 @@ export function stopSignal(log: (m: string) => void): { signal: AbortSignal; dis
       process.exit(130);
     }
     log(`${name}: finishing the batch in hand and flushing (send again to exit at once)`);
+    stoppedBy = name;
     ctrl.abort();
   };
   process.on('SIGINT', onSignal);
@@ -20,4 +27,9 @@ export function stopSignal(log: (m: string) => void): { signal: AbortSignal; dis
       process.off('SIGTERM', onSignal);
     },
   };
+}
+
+/** The signal that stopped this process's command, if one did. */
+export function stoppedBySignal(): NodeJS.Signals | undefined {
+  return stoppedBy;
 }

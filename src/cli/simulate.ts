@@ -136,8 +136,9 @@ export function register(program: Command): void {
         throw new StorepulseError('INPUT', `dataset ${file} not found`);
       }
       const checkpointName = await replayName(file, opts);
-      const stream = await openStreamWriter(opts.to, streamPlace(ctx));
+      // Before the stream exists: a Ctrl-C from then on is a graceful stop.
       const stop = stopSignal(ctx.log);
+      const stream = await openStreamWriter(opts.to, streamPlace(ctx));
       // A durable stream remembers how far a replay of this source got, so a restart resumes there.
       const durable = isDurable(stream) && checkpointName ? stream : undefined;
       const resumed = durable && !opts.fromStart ? await durable.checkpoints.load(checkpointName) : undefined;

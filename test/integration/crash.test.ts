@@ -10,7 +10,7 @@
  * The random points come from a seed printed on failure (CRASH_SEED=… reruns one).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -60,7 +60,7 @@ beforeAll(() => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const simArgs = () => ['simulate', csv, '--to', 'embedded://raw', '--rate', '8000'];
+const simArgs = (rate = 8000) => ['simulate', csv, '--to', 'embedded://raw', '--rate', String(rate)];
 const procArgs = ['process', '--from', 'embedded://raw', '--alerts-to', 'embedded://alerts'];
 
 interface Run {
@@ -92,6 +92,19 @@ async function killAfter(run: Run, ms: number, what: string): Promise<void> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until stream 1 holds a checkpoint file starting with each prefix (while the runs are alive). */
+async function checkpointed(prefixes: string[], runs: Run[]): Promise<void> {
+  const dir = path.join(dataDir, 'streams', 'raw', 'checkpoints');
+  const has = () => {
+    const files = existsSync(dir) ? readdirSync(dir) : [];
+    return prefixes.every((p) => files.some((f) => f.startsWith(p)));
+  };
+  while (!has()) {
+    for (const r of runs) expect(r.child.exitCode ?? 0, r.stderr).toBe(0);
+    await sleep(20);
+  }
+}
 
 async function readAll(name: string): Promise<StreamRecord[]> {
   const stream = await openEmbeddedStream({ dir: path.join(dataDir, 'streams', name), name, mode: 'read' });
@@ -188,13 +201,24 @@ describe('kill -9 of the simulator and the processor', () => {
     const logs: string[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       // Started together: the processor waits for the simulator to create stream 1.
-      const sim = start(simArgs(), random() < 0.5 ? SIM_FAILPOINTS : '');
-      const proc = start(procArgs, PROC_FAILPOINTS);
-      await Promise.all([
-        killAfter(sim, 200 + random() * 1500, `simulate (round ${round}, ${context})`),
-        // The first round lets the processor reach a checkpoint (it starts in about 2 s) for sure.
-        killAfter(proc, round === 0 ? 4000 : 1000 + random() * 3000, `process (round ${round}, ${context})`),
-      ]);
+      // The first round replays slowly (20 s) and kills each side once both have checkpointed,
+      // however slow the machine: the restarts below must resume from those checkpoints.
+      const sim = start(
+        simArgs(round === 0 ? 2000 : 8000),
+        round > 0 && random() < 0.5 ? SIM_FAILPOINTS : '',
+      );
+      const proc = start(procArgs, round === 0 ? '' : PROC_FAILPOINTS);
+      if (round === 0) {
+        await checkpointed(['simulate', 'process.json'], [sim, proc]);
+        sim.child.kill('SIGKILL');
+        proc.child.kill('SIGKILL');
+        await Promise.all([sim.exited, proc.exited]);
+      } else {
+        await Promise.all([
+          killAfter(sim, 200 + random() * 1500, `simulate (round ${round}, ${context})`),
+          killAfter(proc, 1000 + random() * 3000, `process (round ${round}, ${context})`),
+        ]);
+      }
       logs.push(sim.stderr, proc.stderr);
     }
     // Then both run to the end: the replay completes and seals stream 1, the processor drains it.
@@ -215,8 +239,9 @@ describe('kill -9 of the simulator and the processor', () => {
   it('stops gracefully on SIGTERM and resumes where it stopped', async () => {
     dataDir = path.join(dir, 'sigterm');
     const proc = start(procArgs);
-    const sim = start(simArgs());
-    await sleep(2500);
+    const sim = start(simArgs(2000));
+    // Stopped mid-run once both have checkpointed (whatever the machine's speed), so both resume.
+    await checkpointed(['simulate', 'process.json'], [sim, proc]);
     sim.child.kill('SIGTERM');
     proc.child.kill('SIGTERM');
     // A graceful stop is a clean exit: the replay checkpoints, the processor flushes and checkpoints.

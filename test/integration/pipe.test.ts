@@ -30,7 +30,7 @@ describe('simulate --to - | process --from -', () => {
     expect(first.category_id).toMatch(/^\d{19}$/);
 
     const dataDir = path.join(dir, 'data');
-    const proc = storepulse(['-q', '--data-dir', dataDir, 'process', '--from', '-'], {
+    const proc = storepulse(['-q', '--data-dir', dataDir, 'process', '--from', '-', '--json'], {
       input: `${sim.stdout}not a record\n`,
     });
     expect(proc.code, proc.stderr).toBe(0);
@@ -54,15 +54,22 @@ describe('simulate --to - | process --from -', () => {
     const again = storepulse(['-q', '--data-dir', dataDir, 'process', '--from', '-', '--no-lake'], {
       input: sim.stdout,
     });
-    expect(JSON.parse(again.stdout)).toMatchObject({ newAlerts: 0, notified: 0 });
+    // Without --json, a table like the other commands'.
+    expect(again.stdout).toMatch(/new to the store\s+0\n/);
+    expect(again.stdout).toMatch(/notifications queued\s+0\n/);
+    expect(again.stdout).toMatch(/events to the lake\s+\(--no-lake\)/);
   });
 
   it('stops gracefully on SIGTERM, flushing what it has', async () => {
     const dataDir = path.join(dir, 'data-stop');
     const sim = storepulse(['-q', 'simulate', csv, '--to', '-', '--limit', '500']);
-    const child = spawn(process.execPath, [CLI, '-q', '--data-dir', dataDir, 'process', '--from', '-'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [CLI, '-q', '--data-dir', dataDir, 'process', '--from', '-', '--json'],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stdin.write(sim.stdout); // stdin stays open: the process would wait for more forever
@@ -70,10 +77,13 @@ describe('simulate --to - | process --from -', () => {
     for (let i = 0; i < 100 && !existsSync(path.join(dataDir, 'alerts.sqlite')); i++) {
       await new Promise((r) => setTimeout(r, 100));
     }
-    await new Promise((r) => setTimeout(r, 3000));
+    await new Promise((r) => setTimeout(r, 1000));
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((r) => child.on('exit', r));
     expect(code).toBe(0);
-    expect(JSON.parse(out)).toMatchObject({ events: 500, lake: { rows: 500 } });
+    // However far it got (that depends on the machine), every event it took is in the lake.
+    const stats = JSON.parse(out) as { events: number; lake: { rows: number } };
+    expect(stats.events).toBeLessThanOrEqual(500);
+    expect(stats.lake.rows).toBe(stats.events);
   });
 });

@@ -165,16 +165,19 @@ for (const make of [embedded, kinesis]) {
       const reader = await backend.open(name, 1, 'read');
       const stop = new AbortController();
       const got: StreamRecord[] = [];
+      // A caught-up reader yields an empty read: from then on its LATEST is fixed, on any machine.
+      let caughtUp!: () => void;
+      const waiting = new Promise<void>((resolve) => (caughtUp = resolve));
       const reading = (async () => {
         const it = reader.readShard(shardIdOf(0), { type: 'latest' }, { signal: stop.signal });
         for await (const read of it as AsyncIterable<ShardRead>) {
+          if (read.records.length === 0) caughtUp();
           got.push(...read.records);
           if (got.length >= 20) stop.abort();
         }
       })();
       try {
-        // LATEST is fixed when the read starts: give it a moment before putting.
-        await new Promise((r) => setTimeout(r, 300));
+        await waiting;
         await writer.putRecords(entries(20));
         await reading;
         expect(got.map(indexOf)).toEqual(Array.from({ length: 20 }, (_, i) => i));
