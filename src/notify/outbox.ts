@@ -20,6 +20,7 @@ import type { Alert } from '../core/alert.js';
 import { StorepulseError } from '../core/errors.js';
 import { failpoint } from '../core/failpoint.js';
 import { SqliteOutboxStore } from '../stores/sqlite/outbox-store.js';
+import { OUTBOX_DEFAULTS } from './outbox-options.js';
 import {
   isRetryable,
   type Notifier,
@@ -117,9 +118,9 @@ export class Outbox {
     }
     this.store = opts.store ?? new SqliteOutboxStore(opts.file!);
     this.notifiers = opts.notifiers;
-    this.baseMs = opts.baseDelayMs ?? 1000;
-    this.capMs = opts.maxDelayMs ?? 300_000;
-    this.maxAgeMs = opts.maxAgeMs ?? 86_400_000;
+    this.baseMs = opts.baseDelayMs ?? OUTBOX_DEFAULTS.baseDelayMs;
+    this.capMs = opts.maxDelayMs ?? OUTBOX_DEFAULTS.maxDelayMs;
+    this.maxAgeMs = opts.maxAgeMs ?? OUTBOX_DEFAULTS.maxAgeMs;
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
     this.log = opts.log ?? (() => {});

@@ -14,7 +14,7 @@ import type { DeadLetterSink } from './deadletter.js';
 import { type InputFormat, type OpenedInput, inputError, openInput, openStream } from './open.js';
 import { PARALLEL_MIN_BYTES, RANGE_BYTES, parseWorkerUrl, readParallel } from './parallel.js';
 
-export const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
+import { DEFAULT_MAX_LINE_BYTES } from './options.js';
 export const DEFAULT_BATCH_SIZE = 4096;
 
 export interface ReadStats {

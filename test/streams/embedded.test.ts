@@ -216,6 +216,31 @@ describe('embedded log: files and sequence numbers', () => {
     await expect(openStream(dir, 'write', { segmentBytes: 10 })).rejects.toThrow(/segmentBytes/);
   });
 
+  it('validates options given directly through its schema, naming each bad one and its value', async () => {
+    const dir = tempDir();
+    const bad = async (opts: Partial<EmbeddedStreamOptions>): Promise<string> => {
+      const err: unknown = await openStream(dir, 'write', opts).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StorepulseError);
+      expect((err as StorepulseError).code).toBe('USAGE');
+      return (err as Error).message;
+    };
+    expect(await bad({ pollMs: 0 })).toBe(
+      'embedded stream raw: bad options: pollMs = 0: Too small: expected number to be >=1',
+    );
+    expect(await bad({ pollMs: 2.5 })).toMatch(/^embedded stream raw: bad options: pollMs = 2.5: .*int/);
+    expect(await bad({ pollMs: 60_000 })).toMatch(/pollMs = 60000: Too big: expected number to be <=10000/);
+    expect(await bad({ durability: 'fast' as 'none' })).toBe(
+      'embedded stream raw: bad options: durability = "fast": Invalid option: expected one of "batch"|"interval"|"none"',
+    );
+    const both = await bad({ durability: 'fast' as 'none', shards: 0, mode: 'append' as 'write' });
+    expect(both).toMatch(/mode = "append": must be 'write' or 'read'/);
+    expect(both).toMatch(/shards = 0: /);
+    expect(both).toMatch(/durability = "fast": /);
+    expect(await bad({ dir: '' })).toMatch(/dir = "": required/);
+    // Nothing was created for a stream whose options were refused.
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('checksums with WebAssembly exactly like zlib.crc32', () => {
     for (const impl of [frameCrc, zlibFrameCrc()]) {
       const buf = impl.scratch(5000);

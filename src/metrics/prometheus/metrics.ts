@@ -8,14 +8,13 @@ import type net from 'node:net';
 import type { Alert } from '../../core/alert.js';
 import { StorepulseError } from '../../core/errors.js';
 import type { AlertMetrics, ProgressTotals } from '../types.js';
+import { PROMETHEUS_DEFAULTS } from './options.js';
 import { CONTENT_TYPE, type Metric, Registry } from './registry.js';
 
-export const DEFAULT_PROMETHEUS_PORT = 9464;
-
 export interface PrometheusMetricsOptions {
-  /** Default 127.0.0.1; '0.0.0.0' or '::' to let other hosts scrape. */
+  /** Default loopback (PROMETHEUS_DEFAULTS); '0.0.0.0' or '::' to let other hosts scrape. */
   host?: string;
-  /** Default 9464; 0 lets the OS pick (read `port` after listen()). */
+  /** Default PROMETHEUS_DEFAULTS.port; 0 lets the OS pick (read `port` after listen()). */
   port?: number;
   /** Clock for process_start_time_seconds (tests). */
   now?: () => number;
@@ -36,8 +35,8 @@ export class PrometheusMetrics implements AlertMetrics {
   private boundPort: number | undefined;
 
   constructor(opts: PrometheusMetricsOptions = {}) {
-    this.host = opts.host ?? '127.0.0.1';
-    this.requestedPort = opts.port ?? DEFAULT_PROMETHEUS_PORT;
+    this.host = opts.host ?? PROMETHEUS_DEFAULTS.host;
+    this.requestedPort = opts.port ?? PROMETHEUS_DEFAULTS.port;
     if (!Number.isInteger(this.requestedPort) || this.requestedPort < 0 || this.requestedPort > 65535) {
       throw new StorepulseError('USAGE', `metrics port must be 0-65535, got ${opts.port}`);
     }

@@ -5,6 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import { type Alert, referencePartitionKey, type Severity } from '../../core/alert.js';
+import { DETECT_DEFAULTS } from '../../core/rules/options.js';
 import type { AlertCounts, AlertQuery, AlertStore } from '../types.js';
 
 const SCHEMA = `
@@ -75,7 +76,7 @@ export class SqliteAlertStore implements AlertStore {
 
   constructor(
     file: string,
-    private readonly appServer = 'storepulse',
+    private readonly appServer: string = DETECT_DEFAULTS.appServer,
   ) {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
