@@ -6,6 +6,7 @@ import { REJECT_REASONS } from '../core/row.js';
 import { createDeadLetterFile, defaultDeadLetterPath } from '../sources/deadletter.js';
 import { type ReadStats, readEvents } from '../sources/reader.js';
 import { type DatasetSummary, SummaryBuilder } from '../sources/summary.js';
+import { DEFAULT_MAX_LINE_BYTES } from '../sources/options.js';
 import { noValidRowError } from '../sources/probe.js';
 import { contextOf, intOption } from './context.js';
 import { formatJson } from './output.js';
@@ -42,7 +43,7 @@ export function register(program: Command): void {
     .option('--json', 'print the summary as JSON')
     .option(
       '--max-line-bytes <n>',
-      'longest accepted row in bytes (default: config maxLineBytes, 65536)',
+      `longest accepted row in bytes (default: config maxLineBytes, ${DEFAULT_MAX_LINE_BYTES})`,
       intOption('--max-line-bytes', 16),
     )
     .option(

@@ -5,6 +5,7 @@ import { StorepulseError } from '../core/errors.js';
 import type { ClickEvent } from '../core/event.js';
 import { inBatches } from '../pipeline/batches.js';
 import { readResumeTail, type ResumeTail } from '../pipeline/resume.js';
+import { PARTITION_KEY_FIELDS, SIMULATE_DEFAULTS } from '../pipeline/options.js';
 import { type Pace, type PartitionKeyField, runSimulator } from '../pipeline/simulator.js';
 import { generateEvents, parseAttackList } from '../sources/synthetic/generator.js';
 import { createDeadLetterFile, defaultDeadLetterPath } from '../sources/deadletter.js';
@@ -78,7 +79,7 @@ function isDurable(w: StreamWriter): w is DurableStream {
   return 'checkpoints' in w;
 }
 
-const KEYS: PartitionKeyField[] = ['category_id', 'user_id', 'user_session', 'product_id'];
+const KEYS: readonly string[] = PARTITION_KEY_FIELDS;
 
 export function paceOf(opts: { speed?: string; rate?: number; max?: boolean }): Pace {
   const chosen = [opts.speed !== undefined, opts.rate !== undefined, Boolean(opts.max)].filter(
@@ -117,7 +118,10 @@ export function register(program: Command): void {
     .option('--speed <x>', 'replay event time x times faster than real time')
     .option('--rate <n>', 'send n events per second', intOption('--rate'))
     .option('--max', 'send as fast as the stream takes them (default)')
-    .option('--partition-key <field>', `partition key: ${KEYS.join(', ')} (default category_id)`)
+    .option(
+      '--partition-key <field>',
+      `partition key: ${KEYS.join(', ')} (default ${SIMULATE_DEFAULTS.partitionKey})`,
+    )
     .option('--limit <n>', 'stop after n events', intOption('--limit'))
     .option('--max-line-bytes <n>', 'longest dataset line accepted', intOption('--max-line-bytes', 256))
     .option('--from-start', 'replay from the first event even if an earlier run delivered some')

@@ -8,9 +8,10 @@ import type { ClickEvent } from '../core/event.js';
 import { isoUtc } from '../core/time.js';
 import type { PutEntry, PutResult, StreamWriter } from '../streams/types.js';
 import { failpoint } from '../core/failpoint.js';
+import { PARTITION_KEY_FIELDS, SIMULATE_DEFAULTS } from './options.js';
 import { sleep } from '../core/sleep.js';
 
-export type PartitionKeyField = 'category_id' | 'user_id' | 'user_session' | 'product_id';
+export type PartitionKeyField = (typeof PARTITION_KEY_FIELDS)[number];
 
 export type Pace =
   { mode: 'max' } | { mode: 'rate'; eventsPerSecond: number } | { mode: 'speed'; factor: number };
@@ -51,7 +52,7 @@ export function keyOf(e: ClickEvent, field: PartitionKeyField): string {
 
 export async function runSimulator(opts: SimulatorOptions): Promise<SimulatorStats> {
   const now = opts.now ?? Date.now;
-  const field = opts.partitionKey ?? 'category_id';
+  const field = opts.partitionKey ?? SIMULATE_DEFAULTS.partitionKey;
   const pace = opts.pace ?? { mode: 'max' };
   const limit = opts.limit ?? Infinity;
   const skip = opts.skip ?? 0;

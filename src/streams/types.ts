@@ -53,6 +53,9 @@ export interface StreamReader {
   batches(signal?: AbortSignal): AsyncIterable<ShardBatch>;
 }
 
+/** Shards of a stream storepulse creates unless told otherwise (config `simulate.shards`). */
+export const DEFAULT_SHARDS = 4;
+
 /** Kinesis shard id form, `shardId-000000000003`. */
 export function shardIdOf(index: number): string {
   return `shardId-${String(index).padStart(12, '0')}`;

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { StorepulseError } from '../../core/errors.js';
+import { DEFAULT_SHARDS } from '../types.js';
 
 export interface EmbeddedStreamOptions {
   /** Folder of this stream, e.g. <dataDir>/streams/<name>. */
@@ -37,7 +38,7 @@ export type ResolvedOptions = Required<EmbeddedStreamOptions>;
 export const MAX_SHARDS = 1024;
 
 export const EMBEDDED_STREAM_DEFAULTS = {
-  shards: 4,
+  shards: DEFAULT_SHARDS,
   durability: 'batch',
   fsyncIntervalMs: 1000,
   segmentBytes: 64 * 1024 * 1024,

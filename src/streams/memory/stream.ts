@@ -1,6 +1,7 @@
 /** In-process stream: Kinesis shard choice and sequence numbers, bounded buffering for backpressure. */
 import { evenRanges, shardChooser } from '../../core/shard.js';
 import {
+  DEFAULT_SHARDS,
   type PutEntry,
   type PutResult,
   type ShardBatch,
@@ -35,7 +36,7 @@ export class MemoryStream implements StreamWriter, StreamReader {
 
   constructor(opts: MemoryStreamOptions = {}) {
     this.name = opts.name ?? 'memory';
-    const n = opts.shards ?? 4;
+    const n = opts.shards ?? DEFAULT_SHARDS;
     this.shardOf = shardChooser(evenRanges(n));
     this.ids = Array.from({ length: n }, (_, i) => shardIdOf(i));
     this.queues = this.ids.map(() => []);
