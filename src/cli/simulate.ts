@@ -9,7 +9,8 @@ import { PARTITION_KEY_FIELDS, SIMULATE_DEFAULTS } from '../pipeline/options.js'
 import { type Pace, type PartitionKeyField, runSimulator } from '../pipeline/simulator.js';
 import { generateEvents, parseAttackList } from '../sources/synthetic/generator.js';
 import { createDeadLetterFile, defaultDeadLetterPath } from '../sources/deadletter.js';
-import { type ReadStats, readEvents } from '../sources/reader.js';
+import { readEvents } from '../sources/reader.js';
+import type { ReadStats } from '../sources/types.js';
 import type { DurableStream, StreamWriter } from '../streams/types.js';
 import { openStreamWriter, parseStreamUri } from '../streams/uri.js';
 import { fileIdentity } from '../sources/identity.js';

@@ -30,7 +30,7 @@ import {
   parseRange,
   rangePieces,
 } from './ranges.js';
-import type { ReadStats } from './reader.js';
+import type { ReadStats } from './types.js';
 
 /** Plain files from this size up get a parse worker (on 2 or more CPUs) unless `threads` says otherwise. */
 export const PARALLEL_MIN_BYTES = 32 * 1024 * 1024;

@@ -4,7 +4,8 @@
  * replaces earlier results (the demo) check its input before it deletes anything.
  */
 import { StorepulseError } from '../core/errors.js';
-import { type ReadStats, readEvents } from './reader.js';
+import { readEvents } from './reader.js';
+import type { ReadStats } from './types.js';
 
 /** Rows the probe reads at most looking for a valid one. */
 export const PROBE_ROWS = 10_000;

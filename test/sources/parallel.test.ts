@@ -19,7 +19,8 @@ import { StorepulseError } from '../../src/core/errors.js';
 import type { DeadLetterRecord, DeadLetterSink } from '../../src/sources/deadletter.js';
 import { parseWorkerUrl, rangeCounts } from '../../src/sources/parallel.js';
 import { lineStartAt } from '../../src/sources/ranges.js';
-import { type ReadOptions, type ReadStats, readEvents } from '../../src/sources/reader.js';
+import { readEvents } from '../../src/sources/reader.js';
+import type { ReadOptions, ReadStats } from '../../src/sources/types.js';
 import { generateToFile } from '../../src/sources/synthetic/generator.js';
 
 const HEADER = 'event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session';

@@ -14,7 +14,8 @@ import {
   createDeadLetterFile,
   defaultDeadLetterPath,
 } from '../../src/sources/deadletter.js';
-import { type ReadOptions, type ReadStats, readEvents, readEventsFrom } from '../../src/sources/reader.js';
+import { readEvents, readEventsFrom } from '../../src/sources/reader.js';
+import type { ReadOptions, ReadStats } from '../../src/sources/types.js';
 
 const HEADER = 'event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session';
 const ROW =
