@@ -52,7 +52,7 @@ const MAX_ROWS = 10_000;
 let cachedSqlDir: string | undefined;
 
 /** `sql/` beside the package.json above this module: works from src/ (vitest) and from dist/src/. */
-export function defaultSqlDir(): string {
+function defaultSqlDir(): string {
   if (cachedSqlDir) return cachedSqlDir;
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {

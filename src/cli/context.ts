@@ -22,7 +22,7 @@ export interface Context {
 
 const CONFIG_NAMES = ['storepulse.config.json', 'storepulse.config.yaml', 'storepulse.config.yml'];
 
-export function loadConfigFile(file: string | undefined, cwd = process.cwd()): Config {
+function loadConfigFile(file: string | undefined, cwd = process.cwd()): Config {
   const found = file ?? CONFIG_NAMES.map((n) => path.join(cwd, n)).find((p) => existsSync(p));
   if (!found) return validateOrThrow({}, '(defaults)');
   let text: string;

@@ -22,7 +22,7 @@ interface DemoOptions {
   seed: number;
 }
 
-export const DEMO_EVENTS = 2_000_000;
+const DEMO_EVENTS = 2_000_000;
 
 /** The dataset the demo replays, checked before the previous demo's results are deleted. */
 async function givenDataset(ctx: Context, file: string): Promise<string> {

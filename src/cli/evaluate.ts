@@ -289,7 +289,7 @@ function checkRows(r: EvaluationReport): Record<string, string>[] {
   }));
 }
 
-export function formatReport(r: EvaluateOutput): string {
+function formatReport(r: EvaluateOutput): string {
   const sp = r.systems.storepulse;
   const ref = r.systems.reference;
   const out = [

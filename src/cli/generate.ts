@@ -93,7 +93,7 @@ export function register(program: Command): void {
     });
 }
 
-export function formatSummary(s: GenerateSummary): string {
+function formatSummary(s: GenerateSummary): string {
   const span = `${formatEventTime(Date.parse(s.first))} … ${formatEventTime(Date.parse(s.last))}`;
   const lines = [
     `wrote ${formatCount(s.rows)} rows to ${s.out} (${span})`,

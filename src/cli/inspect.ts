@@ -115,7 +115,7 @@ function num(n: number): string {
 }
 
 /** The human-readable report. */
-export function formatInspect(r: InspectReport): string {
+function formatInspect(r: InspectReport): string {
   const out: string[] = [];
   const kv = (k: string, v: string) => out.push(`${k.padEnd(14)}${v}`);
   kv('source', `${r.source}${r.format ? ` (${r.format}, ${formatCount(r.bytes, 'bytes')})` : ''}`);

@@ -82,7 +82,7 @@ function isDurable(w: StreamWriter): w is DurableStream {
 
 const KEYS: readonly string[] = PARTITION_KEY_FIELDS;
 
-export function paceOf(opts: { speed?: string; rate?: number; max?: boolean }): Pace {
+function paceOf(opts: { speed?: string; rate?: number; max?: boolean }): Pace {
   const chosen = [opts.speed !== undefined, opts.rate !== undefined, Boolean(opts.max)].filter(
     Boolean,
   ).length;

@@ -41,7 +41,7 @@ function shardLag(shard: ShardStats, position: string | undefined): number | nul
   return Math.max(0, Math.min(shard.records, Number(BigInt(shard.newestSequenceNumber) - BigInt(position))));
 }
 
-export async function describeStream(uri: string, stream: DurableStream): Promise<StreamReport> {
+async function describeStream(uri: string, stream: DurableStream): Promise<StreamReport> {
   const shards = await stream.stats();
   const sum = (f: (s: ShardStats) => number | undefined) =>
     shards.every((s) => f(s) !== undefined) ? shards.reduce((a, s) => a + f(s)!, 0) : null;

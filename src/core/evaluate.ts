@@ -50,7 +50,7 @@ export interface Targets {
   ttdP95Seconds: number;
 }
 
-export const TARGETS: Targets = { recall: 0.95, precision: 0.95, humanFpRate: 0.001, ttdP95Seconds: 10 };
+const TARGETS: Targets = { recall: 0.95, precision: 0.95, humanFpRate: 0.001, ttdP95Seconds: 10 };
 
 export interface ProfileScore {
   profile: string;

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { StorepulseError } from '../core/errors.js';
 
-export const LOCK_NAME = 'writer.lock';
+const LOCK_NAME = 'writer.lock';
 
 export interface WriterLock {
   readonly file: string;

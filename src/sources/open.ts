@@ -30,12 +30,12 @@ export interface OpenedInput {
 }
 
 /** Read size for files: large reads keep per-chunk overhead low; memory stays a few MiB. */
-export const READ_CHUNK = 1024 * 1024;
+const READ_CHUNK = 1024 * 1024;
 const INFLATE_CHUNK = 256 * 1024;
 
 type Magic = InputFormat | 'empty' | { unsupported: string };
 
-export function sniff(head: Buffer): Magic {
+function sniff(head: Buffer): Magic {
   if (head.length === 0) return 'empty';
   const b = (i: number) => head[i] ?? -1;
   if (b(0) === 0x1f && b(1) === 0x8b) return 'gzip';

@@ -8,7 +8,7 @@ import { readEvents } from './reader.js';
 import type { ReadStats } from './types.js';
 
 /** Rows the probe reads at most looking for a valid one. */
-export const PROBE_ROWS = 10_000;
+const PROBE_ROWS = 10_000;
 
 /** The error for a dataset in which no row is a valid event. */
 export function noValidRowError(stats: ReadStats, scope = ''): StorepulseError {

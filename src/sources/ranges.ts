@@ -64,7 +64,7 @@ export interface RangeResult {
 export const PROBE_BYTES = 64 * 1024;
 
 /** Bytes [from, to) of `fd`, in a buffer of their own (it can be transferred to another thread). */
-export function readBytes(fd: number, from: number, to: number): Buffer {
+function readBytes(fd: number, from: number, to: number): Buffer {
   const bytes = Buffer.from(new ArrayBuffer(to - from));
   for (let pos = 0; pos < bytes.length;) {
     const n = readSync(fd, bytes, pos, bytes.length - pos, from + pos);
@@ -116,7 +116,7 @@ const CR = 13;
  * core/time.ts's, on offsets: a row passes here exactly when rowToEvent would accept it (a
  * stricter check only sends more rows to the parser), with the same values.
  */
-export class RangeParser {
+class RangeParser {
   private readonly safeChars: number;
   private readonly cuts: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
 

@@ -9,7 +9,7 @@ import { HISTORY_EVENTS } from './spec.js';
 
 export const VIEW = 0;
 export const CART = 1;
-export const REMOVE = 2;
+const REMOVE = 2;
 export const PURCHASE = 3;
 const TYPE_CODE: Record<EventType, number> = {
   view: VIEW,

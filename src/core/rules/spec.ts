@@ -4,16 +4,6 @@
  */
 import { z } from 'zod';
 
-export const RULE_TYPES = [
-  'rate',
-  'traffic-spike',
-  'spike-participant',
-  'regular-timing',
-  'view-sweep',
-  'cart-stuffing',
-] as const;
-export type RuleType = (typeof RULE_TYPES)[number];
-
 const severity = z.enum(['low', 'medium', 'high']);
 const name = z
   .string()

@@ -14,8 +14,8 @@ import type { Writable } from 'node:stream';
 import type { Alert } from '../../core/alert.js';
 import type { AlertMetrics } from '../types.js';
 
-export const DEFAULT_NAMESPACE = 'ecommerce-namespace-1';
-export const DEFAULT_METRIC = 'ecomm-user-high-volume-events';
+const DEFAULT_NAMESPACE = 'ecommerce-namespace-1';
+const DEFAULT_METRIC = 'ecomm-user-high-volume-events';
 
 export interface EmfMetricsOptions {
   /** Where lines go: a writable (default process.stdout) or a file path, appended to. */

@@ -29,7 +29,7 @@ export interface Category {
   share: number;
 }
 
-export function zipfShares(n: number, exponent: number, total: number): number[] {
+function zipfShares(n: number, exponent: number, total: number): number[] {
   const w = Array.from({ length: n }, (_, i) => Math.pow(i + 1, -exponent));
   const sum = w.reduce((a, b) => a + b, 0);
   return w.map((x) => (x * total) / sum);
@@ -107,7 +107,7 @@ function tailBrandNames(rng: Rng, n: number, taken: Set<string>): string[] {
 }
 
 /** Fenwick tree over non-negative weights: draw in proportion to what is still missing. */
-export class Fenwick {
+class Fenwick {
   private readonly tree: Float64Array;
   constructor(readonly n: number) {
     this.tree = new Float64Array(n + 1);

@@ -70,7 +70,7 @@ const DDOS_MIN_SOURCES = 8;
 const DDOS_SOURCE_RATE = 1.75;
 
 /** Rows per attack instance by default: each profile runs max(1, ⌊events / 50,000⌋) times. */
-export const EVENTS_PER_ATTACK_REPEAT = 50_000;
+const EVENTS_PER_ATTACK_REPEAT = 50_000;
 
 /** Default instances per profile for a data set of this many rows (before the cap that makes them fit). */
 export function defaultAttackRepeats(events: number): number {

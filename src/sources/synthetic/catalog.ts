@@ -52,12 +52,12 @@ export interface Catalog {
   sweepOrder: Int32Array;
 }
 
-export function catalogSize(events: number): number {
+function catalogSize(events: number): number {
   return Math.max(MIN_PRODUCTS, Math.min(MAX_PRODUCTS, Math.round(events / EVENTS_PER_PRODUCT)));
 }
 
 /** Interpolates a quantile curve (log-linear between knots). */
-export function quantile(knots: ReadonlyArray<readonly [number, number]>, u: number): number {
+function quantile(knots: ReadonlyArray<readonly [number, number]>, u: number): number {
   if (u <= knots[0]![0]) return knots[0]![1];
   for (let i = 1; i < knots.length; i++) {
     const [u1, v1] = knots[i]!;

@@ -29,7 +29,7 @@ import { CsvEncoder } from './csv.js';
 import { HOUR, TYPE_NAMES, uuidOf } from './session.js';
 
 export type { AttackLabel, AttackProfile } from './attacks.js';
-export { ATTACK_PROFILES, defaultAttackRepeats, parseAttackList } from './attacks.js';
+export { ATTACK_PROFILES, parseAttackList } from './attacks.js';
 
 export interface GenerateOptions {
   /** Rows to produce, attack events and duplicates included (exact). */

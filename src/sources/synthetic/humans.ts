@@ -106,7 +106,7 @@ function sizeFromU(u: number): number {
 }
 
 /** Mean events per human session: the size distribution, with the special kinds in their shares. */
-export const MEAN_SESSION_SIZE =
+const MEAN_SESSION_SIZE =
   sessionSizeMean() *
     (1 - FAST_SESSION_SHARE - COMPARISON_SESSION_SHARE - BULK_SESSION_SHARE - MARATHON_SESSION_SHARE) +
   FAST_SESSION_SHARE * ((FAST_BURST[0] + FAST_BURST[1]) / 2 + 1.5) +

@@ -56,7 +56,7 @@ export interface DatasetStats {
   fastSessionShare: number;
 }
 
-export function percentile(sorted: ArrayLike<number>, q: number): number {
+function percentile(sorted: ArrayLike<number>, q: number): number {
   if (sorted.length === 0) return NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
   return sorted[i]!;
