@@ -21,7 +21,7 @@ import {
   VARCHAR,
 } from '@duckdb/node-api';
 import { EVENT_TYPES } from '../core/event.js';
-import type { LakeRecord } from './writer.js';
+import type { LakeRecord } from './schema.js';
 
 const GROUP_ROWS = 2048;
 /**

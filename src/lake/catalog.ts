@@ -60,11 +60,6 @@ function declaredColumns(): LakeColumnInfo[] {
   }));
 }
 
-function partitionOf(file: string): string | null {
-  const m = /event_date=(\d{4}-\d{2}-\d{2})/.exec(path.basename(path.dirname(file)));
-  return m ? m[1]! : null;
-}
-
 export async function describeLake(lakeDir: string): Promise<LakeDescription> {
   const dir = path.resolve(lakeDir);
   const files = await listLakeFiles(dir);
@@ -96,7 +91,7 @@ export async function describeLake(lakeDir: string): Promise<LakeDescription> {
       const rowsByFile = new Map(meta.rows.map((r) => [String(r.file_name), Number(r.num_rows)]));
       const byPartition = new Map<string, LakePartition>();
       for (const f of files) {
-        const value = partitionOf(f.path) ?? f.partition;
+        const value = f.partition;
         let p = byPartition.get(value);
         if (!p) {
           p = { value, path: path.dirname(f.path), rows: 0, files: 0, bytes: 0 };

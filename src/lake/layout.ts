@@ -4,7 +4,7 @@
  *
  *   <lakeDir>/events/event_date=YYYY-MM-DD/part-<runId>-<flush>-<n>.parquet   published data
  *   <lakeDir>/_staging/<runId>/<flush>/...                                    files being written
- *   <lakeDir>/_progress/<stream>.json                stream positions published (writer.ts)
+ *   <lakeDir>/_progress/<stream>.json                stream positions published (commit.ts)
  *   <lakeDir>/writer.lock                            the writer's pid while one runs
  */
 import { readdir, stat } from 'node:fs/promises';
@@ -42,6 +42,11 @@ export interface LakeFile {
 
 const PARTITION_RE = /^event_date=(\d{4}-\d{2}-\d{2})$/;
 
+/** The partition value (`YYYY-MM-DD`) of a partition folder's name, or null for any other name. */
+export function partitionOf(folderName: string): string | null {
+  return PARTITION_RE.exec(folderName)?.[1] ?? null;
+}
+
 async function readdirOrEmpty(dir: string): Promise<string[]> {
   try {
     return await readdir(dir);
@@ -57,14 +62,14 @@ export async function listLakeFiles(lakeDir: string): Promise<LakeFile[]> {
   const root = eventsDir(lakeDir);
   const out: LakeFile[] = [];
   for (const dir of (await readdirOrEmpty(root)).sort()) {
-    const m = PARTITION_RE.exec(dir);
-    if (!m) continue;
+    const partition = partitionOf(dir);
+    if (partition === null) continue;
     for (const name of (await readdirOrEmpty(path.join(root, dir))).sort()) {
       // Hive readers skip names starting with `_` or `.`; so do we.
       if (!name.endsWith('.parquet') || name.startsWith('_') || name.startsWith('.')) continue;
       const p = path.join(root, dir, name);
       const s = await stat(p);
-      if (s.isFile()) out.push({ partition: m[1]!, path: p, bytes: s.size });
+      if (s.isFile()) out.push({ partition, path: p, bytes: s.size });
     }
   }
   return out;

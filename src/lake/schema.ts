@@ -1,4 +1,15 @@
 /** The events table of the lake: column names, DuckDB/Parquet types and meaning. See docs/lake.md. */
+import type { ClickEvent } from '../core/event.js';
+
+/** One row for the lake: an event, with its stream shard and sequence number when it came through one. */
+export interface LakeRecord {
+  event: ClickEvent;
+  /** Shard id the record was read from, when it came through a stream. */
+  shard?: string;
+  /** Sequence number of the record in its shard (decimal text), when it came through a stream. */
+  seq?: string;
+}
+
 export interface LakeColumn {
   name: string;
   /** DuckDB type as `DESCRIBE` prints it. */

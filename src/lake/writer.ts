@@ -7,36 +7,26 @@
  * flight, so memory stays within about two buffers. Finished files are then renamed into their
  * partition folders under names no other flush or run uses, so readers never see a half-written file.
  *
- * A flush publishes all or nothing: before the first rename, a commit manifest listing every rename
- * (and, with `progress`, the stream positions the flush reaches) is written into the staging folder.
- * A writer that opens after a crash finishes the renames of every committed flush it finds and drops
- * the rest. So the lake holds, per stream shard, exactly the records up to the positions in
- * `_progress/<stream>.json` (readLakeProgress): that is how the processor lands each record once,
- * whatever consumer name reads the stream. One writer at a time (`writer.lock`, like the embedded
- * stream's): two processes appending the same stream at once would both pass the progress check.
+ * A flush publishes all or nothing, with the stream positions it reaches (commit.ts): that is how
+ * the processor lands each record once, whatever consumer name reads the stream. One writer at a
+ * time (`writer.lock`, like the embedded stream's): two processes appending the same stream at once
+ * would both pass the progress check.
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { ClickEvent } from '../core/event.js';
+import type { LakeRecord } from './schema.js';
 import { StorepulseError } from '../core/errors.js';
 import { EventBuffer } from './buffer.js';
+import { type LakeProgress, lakeIoError, publishFlush, readLakeProgress, recoverStaging } from './commit.js';
 import { type DuckDB, openDuckDB, sqlString } from './duckdb.js';
-import { eventsDir, progressDir, stagingDir } from './layout.js';
-import { failpoint } from '../core/failpoint.js';
+import { eventsDir, stagingDir } from './layout.js';
 import { acquireWriterLock, type WriterLock } from '../fs/lock.js';
 
 export { lakeRowCount } from './catalog.js';
-
-export interface LakeRecord {
-  event: ClickEvent;
-  /** Shard id the record was read from, when it came through a stream. */
-  shard?: string;
-  /** Sequence number of the record in its shard (decimal text), when it came through a stream. */
-  seq?: string;
-}
+export { readLakeProgress } from './commit.js';
 
 export interface LakeWriterOptions {
   /** The lake folder, `<dataDir>/lake`. */
@@ -52,17 +42,6 @@ export interface LakeWriterOptions {
   progress?: string;
   /** Added to the error when another process holds the lake's writer lock (what to do instead). */
   lockedHint?: string;
-}
-
-/** Stream shard → sequence number of the last record published to the lake. */
-export type LakeProgress = Record<string, string>;
-
-const COMMIT_FILE = '_commit.json';
-
-interface CommitManifest {
-  /** [staged file, published path] pairs. */
-  renames: [string, string][];
-  progress?: { name: string; positions: LakeProgress };
 }
 
 export interface LakeSummary {
@@ -108,10 +87,6 @@ function compactUtcStamp(ms: number): string {
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
-}
-
-function ioError(what: string, err: unknown): StorepulseError {
-  return new StorepulseError('IO', `lake writer: ${what}: ${(err as Error).message}`, { cause: err });
 }
 
 function badEvent(detail: string): StorepulseError {
@@ -315,7 +290,8 @@ export class LakeWriter {
   private async writeOut({ buffer, dictionary, flush, positions }: SealedBuffer): Promise<void> {
     const con = this.copyConnection;
     const dict = `dict_${flush}`;
-    const staging = path.join(stagingDir(this.lakeDir), this.runId, String(flush).padStart(5, '0'));
+    const flushTag = String(flush).padStart(5, '0');
+    const staging = path.join(stagingDir(this.lakeDir), this.runId, flushTag);
     try {
       await con.run(`CREATE TABLE ${dict} (code INTEGER, value VARCHAR)`);
       const app = await con.createAppender(dict);
@@ -332,117 +308,17 @@ export class LakeWriter {
          (FORMAT parquet, PARTITION_BY (event_date), COMPRESSION snappy, FILENAME_PATTERN 'data_{i}')`,
       );
     } catch (err) {
-      throw ioError(`writing ${buffer.rows} rows failed`, err);
+      throw lakeIoError(`writing ${buffer.rows} rows failed`, err);
     } finally {
       await con.run(`${buffer.dropSql()}; DROP TABLE IF EXISTS ${dict}`);
     }
-    await this.publish(staging, flush, positions);
+    const published = await publishFlush(this.lakeDir, {
+      staging,
+      fileName: (n) => `part-${this.runId}-${flushTag}-${n}.parquet`,
+      progress: this.progressName === undefined ? undefined : { name: this.progressName, positions },
+    });
+    this.summary.files += published.length;
+    for (const partition of published) this.summary.partitions.add(partition);
     this.summary.rows += buffer.rows;
-  }
-
-  /**
-   * Publishes a staged flush: every file synced, then the commit manifest, then the renames (each
-   * into its partition folder under a name no other flush or run uses) and the progress file.
-   */
-  private async publish(staging: string, flush: number, positions: LakeProgress): Promise<void> {
-    const flushTag = String(flush).padStart(5, '0');
-    try {
-      const manifest: CommitManifest = { renames: [] };
-      for (const dir of (await readdir(staging)).sort()) {
-        const m = /^event_date=(\d{4}-\d{2}-\d{2})$/.exec(dir);
-        if (!m) continue;
-        const files = (await readdir(path.join(staging, dir))).filter((f) => f.endsWith('.parquet')).sort();
-        for (let i = 0; i < files.length; i++) {
-          const from = path.join(staging, dir, files[i]!);
-          // On disk before it is visible, so a power cut cannot publish an empty file either.
-          await syncFile(from);
-          manifest.renames.push([
-            from,
-            path.join(eventsDir(this.lakeDir), dir, `part-${this.runId}-${flushTag}-${i}.parquet`),
-          ]);
-          this.summary.partitions.add(m[1]!);
-        }
-      }
-      if (this.progressName !== undefined) manifest.progress = { name: this.progressName, positions };
-      await writeFileDurably(path.join(staging, COMMIT_FILE), JSON.stringify(manifest));
-      await applyCommit(this.lakeDir, manifest);
-      this.summary.files += manifest.renames.length;
-      await rm(staging, { recursive: true, force: true });
-    } catch (err) {
-      throw ioError(`publishing ${staging} failed`, err);
-    }
-  }
-}
-
-/** Positions published under `name` (LakeWriterOptions.progress); empty when none were. */
-export async function readLakeProgress(lakeDir: string, name: string): Promise<LakeProgress> {
-  try {
-    return JSON.parse(await readFile(progressPath(lakeDir, name), 'utf8')) as LakeProgress;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw ioError(`reading the progress of ${name}`, err);
-  }
-}
-
-function progressPath(lakeDir: string, name: string): string {
-  return path.join(progressDir(lakeDir), `${encodeURIComponent(name)}.json`);
-}
-
-async function syncFile(file: string): Promise<void> {
-  const fh = await open(file, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Writes a small file so that it is either absent or whole: temp file, fsync, rename. */
-async function writeFileDurably(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, text);
-  await syncFile(tmp);
-  await rename(tmp, file);
-}
-
-/** Performs a manifest's renames (those not done yet) and its progress; safe to repeat. */
-async function applyCommit(lakeDir: string, manifest: CommitManifest): Promise<void> {
-  for (const [from, to] of manifest.renames) {
-    await mkdir(path.dirname(to), { recursive: true });
-    failpoint('lake.mid-publish');
-    try {
-      await rename(from, to);
-    } catch (err) {
-      // Done already, by this writer before a crash or by another writer's recovery.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-  }
-  const p = manifest.progress;
-  if (p) {
-    await mkdir(progressDir(lakeDir), { recursive: true });
-    await writeFileDurably(progressPath(lakeDir, p.name), JSON.stringify(p.positions));
-  }
-}
-
-/**
- * After a crash: finishes every committed flush (in order) and removes what was staged without a
- * commit. Runs under the writer lock, so no staging folder belongs to a live writer.
- */
-async function recoverStaging(lakeDir: string): Promise<void> {
-  const root = stagingDir(lakeDir);
-  for (const run of (await readdir(root).catch(() => [] as string[])).sort()) {
-    const runDir = path.join(root, run);
-    for (const flush of (await readdir(runDir).catch(() => [] as string[])).sort()) {
-      const dir = path.join(runDir, flush);
-      const text = await readFile(path.join(dir, COMMIT_FILE), 'utf8').catch(() => null);
-      if (text === null) continue;
-      try {
-        await applyCommit(lakeDir, JSON.parse(text) as CommitManifest);
-      } catch (err) {
-        throw ioError(`finishing the committed flush ${dir}`, err);
-      }
-      await rm(dir, { recursive: true, force: true });
-    }
-    await rm(runDir, { recursive: true, force: true });
   }
 }

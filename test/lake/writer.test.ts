@@ -15,7 +15,8 @@ import { StorepulseError } from '../../src/core/errors.js';
 import { openDuckDB, queryPlain } from '../../src/lake/duckdb.js';
 import { eventsSource } from '../../src/lake/catalog.js';
 import { eventsGlob, listLakeFiles } from '../../src/lake/layout.js';
-import { type LakeRecord, LakeWriter, lakeRowCount, readLakeProgress } from '../../src/lake/writer.js';
+import { LakeWriter, lakeRowCount, readLakeProgress } from '../../src/lake/writer.js';
+import type { LakeRecord } from '../../src/lake/schema.js';
 
 const dirs: string[] = [];
 function tempLake(): string {

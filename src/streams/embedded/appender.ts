@@ -6,7 +6,7 @@ import { closeSync, fdatasync, ftruncateSync, openSync, writeSync } from 'node:f
 import { mkdir, open, stat, truncate, unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { StorepulseError } from '../../core/errors.js';
-import { fsyncDir } from './files.js';
+import { fsyncDir } from '../../fs/files.js';
 import { formatSeq } from './format.js';
 import { ioError, listSegments, scanSegment, segmentFile } from './segment.js';
 

@@ -1,6 +1,6 @@
 /**
  * Consumer checkpoints of an embedded stream: one JSON file per consumer in `<dir>/checkpoints/`,
- * replaced atomically (files.ts). Consumer names may hold any character (`process:eu`, `a/b`), so
+ * replaced atomically (src/fs/files.ts). Consumer names may hold any character (`process:eu`, `a/b`), so
  * file names encode every byte outside [a-z0-9_-] as `%XX` (upper case too, for case-insensitive
  * file systems); `consumers()` decodes them back.
  */
@@ -8,7 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { StorepulseError } from '../../core/errors.js';
 import type { Checkpoint, CheckpointStore } from '../types.js';
-import { isTempName, writeFileAtomic } from './files.js';
+import { isTempName, writeFileAtomic } from '../../fs/files.js';
 import { ioError } from './segment.js';
 
 const SUFFIX = '.json';

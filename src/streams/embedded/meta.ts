@@ -3,7 +3,7 @@ import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { StorepulseError } from '../../core/errors.js';
 import { shardIdOf } from '../types.js';
-import { fsyncDir, writeFileAtomic } from './files.js';
+import { fsyncDir, writeFileAtomic } from '../../fs/files.js';
 import { FORMAT_VERSION } from './format.js';
 import { MAX_SHARDS } from './options.js';
 import { ioError, listSegments, shardDir } from './segment.js';

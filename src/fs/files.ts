@@ -1,12 +1,15 @@
-/** Small file helpers for crash-safe metadata: atomic replace, folder fsync. */
+/**
+ * Small file helpers for crash-safe metadata (the embedded stream's meta and checkpoints, the lake's
+ * commit manifests and progress): atomic replace, fsync of a file or of a folder's names.
+ */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { ioError } from './segment.js';
+import { StorepulseError } from '../core/errors.js';
 
-/** Makes a new or removed name in `dir` durable. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
+/** Puts `file`'s content on disk, e.g. before a rename makes it visible. */
+export async function syncFile(file: string): Promise<void> {
+  const fh = await open(file, 'r');
   try {
     await fh.sync();
   } finally {
@@ -14,8 +17,13 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** Makes a new or removed name in `dir` durable (a folder is synced like a file). */
+export function fsyncDir(dir: string): Promise<void> {
+  return syncFile(dir);
+}
+
 /** A temporary file in the same folder, named so that readers of the folder can tell and skip it. */
-export function tempName(file: string): string {
+function tempName(file: string): string {
   return path.join(
     path.dirname(file),
     `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
@@ -46,6 +54,6 @@ export async function writeFileAtomic(file: string, text: string): Promise<void>
     await fsyncDir(dir);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
-    throw ioError(`cannot write ${file}`, err);
+    throw new StorepulseError('IO', `cannot write ${file}: ${(err as Error).message}`, { cause: err });
   }
 }
