@@ -6,9 +6,11 @@
 import { z } from 'zod';
 import { prometheusOptionsSchema } from '../metrics/prometheus/options.js';
 import { outboxConfigFields } from '../notify/outbox-options.js';
+import { DEFAULT_SNS_TOPIC } from '../notify/sns/options.js';
 import { DEFAULT_MIN_SEVERITY } from '../notify/types.js';
 import { checkpointConfigFields, simulateOptionsSchema } from '../pipeline/options.js';
 import { readerConfigFields } from '../sources/options.js';
+import { DEFAULT_DYNAMODB_TABLE } from '../stores/dynamodb/options.js';
 import { EMBEDDED_STREAM_DEFAULTS, embeddedStreamTunables } from '../streams/embedded/options.js';
 import { detectOptionsSchema } from './rules/options.js';
 
@@ -48,7 +50,7 @@ const actionsSchema = z
       .object({
         /** sqlite: `alerts.sqlite` in the data folder; dynamodb: the reference table and key scheme. */
         backend: z.enum(['sqlite', 'dynamodb']).default('sqlite'),
-        table: z.string().min(3).default('ddb-ecommerce-tab-1'),
+        table: z.string().min(3).default(DEFAULT_DYNAMODB_TABLE),
         region: z.string().optional(),
         endpoint: z.url().optional(),
       })
@@ -102,10 +104,10 @@ const actionsSchema = z
         sns: z
           .object({
             topicArn: z.string().optional(),
-            topicName: z.string().default('ecomm-user-high-severity-incidents'),
+            topicName: z.string().default(DEFAULT_SNS_TOPIC),
             region: z.string().optional(),
             endpoint: z.url().optional(),
-            minSeverity: severity.default('high'),
+            minSeverity: severity.default(DEFAULT_MIN_SEVERITY),
           })
           .strict()
           .optional(),

@@ -10,11 +10,22 @@ export type StorepulseErrorCode =
 
 export class StorepulseError extends Error {
   readonly code: StorepulseErrorCode;
+  /**
+   * The same operation may succeed if tried again (throttling, a network failure, a server fault).
+   * Set where the failure is understood, so that the retry loop (core/retry.ts) and the notification
+   * outbox decide from the error alone rather than from lists of their own.
+   */
+  readonly retryable: boolean;
 
-  constructor(code: StorepulseErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: StorepulseErrorCode,
+    message: string,
+    options?: { cause?: unknown; retryable?: boolean },
+  ) {
     super(message, options);
     this.name = 'StorepulseError';
     this.code = code;
+    this.retryable = options?.retryable ?? false;
   }
 
   get exitCode(): number {

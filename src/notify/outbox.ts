@@ -5,8 +5,8 @@
  *
  * - in enqueue order per notifier (the head entry blocks that notifier's queue while it is retried),
  *   and each notifier on its own loop, so one endpoint being down holds no other back;
- * - with exponential backoff and full jitter between attempts (delay = random × min(cap, base × 2^n)),
- *   never sooner than a receiver's Retry-After;
+ * - with exponential backoff and full jitter between attempts (core/retry.ts's backoffMs, the delay
+ *   kept as the entry's next attempt time rather than slept), never sooner than a receiver's Retry-After;
  * - until it is delivered (never sent again), fails permanently (dead at once), or is older than
  *   maxAgeMs (dead, with its last error kept for pending()/stats()).
  *
@@ -19,6 +19,7 @@
 import type { Alert } from '../core/alert.js';
 import { StorepulseError } from '../core/errors.js';
 import { failpoint } from '../core/failpoint.js';
+import { backoffMs } from '../core/retry.js';
 import { SqliteOutboxStore } from '../stores/sqlite/outbox-store.js';
 import { OUTBOX_DEFAULTS } from './outbox-options.js';
 import {
@@ -55,12 +56,6 @@ export interface OutboxOptions {
 export interface CloseOptions {
   /** Keep delivering what is pending for up to this long (default 0), then stop; the rest stays pending. */
   drainMs?: number;
-}
-
-/** Full jitter: a uniformly random delay below min(cap, base × 2^(attempt − 1)), attempt ≥ 1. */
-export function backoffDelay(attempt: number, baseMs: number, capMs: number, random: () => number): number {
-  const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt - 1, 52));
-  return Math.floor(random() * ceiling);
 }
 
 /** A sleep that enqueue() or close() can cut short; a poke while nobody sleeps skips the next sleep. */
@@ -230,7 +225,13 @@ export class Outbox {
         return message;
       }
       const floor = err instanceof NotifyError ? (err.retryAfterMs ?? 0) : 0;
-      const delay = Math.max(floor, backoffDelay(head.attempts + 1, this.baseMs, this.capMs, this.random));
+      // This was send number head.attempts + 1: head.attempts retries came before the one scheduled now.
+      const backoff = backoffMs(head.attempts, {
+        baseMs: this.baseMs,
+        capMs: this.capMs,
+        random: this.random,
+      });
+      const delay = Math.max(floor, backoff);
       await this.store.reschedule(head.seq, now + delay, message);
       this.log(
         `outbox: ${head.deliveryId} attempt ${head.attempts + 1} failed, next in ${delay} ms: ${message}`,

@@ -48,7 +48,6 @@ export function notifies(n: Pick<Notifier, 'minSeverity'>, a: Pick<Alert, 'sever
  */
 export class NotifyError extends StorepulseError {
   readonly notifier: string;
-  readonly retryable: boolean;
   /** HTTP status, SMTP reply code or AWS status, when there was one. */
   readonly status: number | undefined;
   /** The receiver asked to wait this long (HTTP Retry-After): a floor for the next attempt. */
@@ -59,22 +58,21 @@ export class NotifyError extends StorepulseError {
     message: string,
     opts: { retryable: boolean; status?: number; retryAfterMs?: number; cause?: unknown },
   ) {
-    super('IO', `${notifier}: ${message}`, { cause: opts.cause });
+    super('IO', `${notifier}: ${message}`, { cause: opts.cause, retryable: opts.retryable });
     this.name = 'NotifyError';
     this.notifier = notifier;
-    this.retryable = opts.retryable;
     this.status = opts.status;
     this.retryAfterMs = opts.retryAfterMs;
   }
 }
 
 /**
- * Whether a failed delivery is worth another try. Errors that are not NotifyErrors (a bug, a driver
- * error nobody classified) count as retryable: the outbox's max age still bounds them, and an alert
- * is not dropped on a guess.
+ * Whether a failed delivery is worth another try: the error's own flag (StorepulseError.retryable,
+ * which NotifyError sets). Errors without one (a bug, a driver error nobody classified) count as
+ * retryable: the outbox's max age still bounds them, and an alert is not dropped on a guess.
  */
 export function isRetryable(err: unknown): boolean {
-  return err instanceof NotifyError ? err.retryable : true;
+  return err instanceof StorepulseError ? err.retryable : true;
 }
 
 /** HTTP status → retryable: 408, 425, 429 and 5xx are; every other status that is not 2xx is not. */

@@ -40,22 +40,42 @@ export function parseStreamUri(uri: string, flag: string): StreamUri {
   if (!NAME_RE.test(name) || name === '.' || name === '..') {
     throw bad('a stream name is 1-128 letters, digits, _ . or -');
   }
+  // URLSearchParams decodes, so an endpoint may be given URL-encoded or not.
   const params = new URLSearchParams(query ?? '');
   if (scheme === 'embedded') {
     if ([...params.keys()].length > 0) throw bad('embedded streams take no parameters');
     return { kind: 'embedded', name };
   }
-  if (scheme === 'kinesis') {
-    for (const k of params.keys())
-      if (k !== 'region' && k !== 'endpoint') throw bad(`unknown parameter ${k}`);
-    return {
-      kind: 'kinesis',
-      name,
-      ...(params.get('region') ? { region: params.get('region')! } : {}),
-      ...(params.get('endpoint') ? { endpoint: params.get('endpoint')! } : {}),
-    };
-  }
+  if (scheme === 'kinesis') return { kind: 'kinesis', name, ...kinesisParams(params, bad) };
   throw bad(`unknown scheme ${scheme}`);
+}
+
+/** `region` and `endpoint`, checked here so that a typo is a usage error rather than a failed AWS call. */
+function kinesisParams(
+  params: URLSearchParams,
+  bad: (why: string) => StorepulseError,
+): { region?: string; endpoint?: string } {
+  const out: { region?: string; endpoint?: string } = {};
+  for (const [key, value] of params) {
+    if (key === 'region') {
+      if (!/^[a-z0-9-]+$/.test(value)) throw bad(`bad region "${value}"`);
+      out.region = value;
+    } else if (key === 'endpoint') {
+      let endpoint: URL;
+      try {
+        endpoint = new URL(value);
+      } catch {
+        throw bad(`bad endpoint "${value}"`);
+      }
+      if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:') {
+        throw bad(`endpoint "${value}" is not an http(s) URL`);
+      }
+      out.endpoint = value;
+    } else {
+      throw bad(`unknown parameter ${key}`);
+    }
+  }
+  return out;
 }
 
 /** Where the embedded log keeps a stream. */

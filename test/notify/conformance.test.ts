@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/core/alert.js';
 import { ConsoleNotifier } from '../../src/notify/console/notifier.js';
 import { SmtpNotifier } from '../../src/notify/smtp/notifier.js';
-import { DEFAULT_SNS_TOPIC, SnsNotifier } from '../../src/notify/sns/notifier.js';
+import { SnsNotifier } from '../../src/notify/sns/notifier.js';
+import { DEFAULT_SNS_TOPIC } from '../../src/notify/sns/options.js';
 import { deliveryId, type Notifier, NotifyError, notifies } from '../../src/notify/types.js';
 import { signWebhook, WebhookNotifier } from '../../src/notify/webhook/notifier.js';
 import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
@@ -382,5 +383,16 @@ describe('sns specifics', () => {
     const err2 = await notCreated.notify([testAlert(13)]).catch((e: unknown) => e);
     await notCreated.close();
     expect((err2 as NotifyError).retryable).toBe(false);
+  });
+
+  it('says which endpoint it could not reach, and why', async () => {
+    const endpoint = `http://127.0.0.1:${await closedPort()}`;
+    const n = new SnsNotifier({ endpoint, region: 'us-east-1', credentials: CREDENTIALS });
+    const err = await n.notify([testAlert(14)]).catch((e: unknown) => e);
+    await n.close();
+    expect(err).toMatchObject({ retryable: true, status: undefined });
+    expect((err as NotifyError).message).toMatch(
+      `sns: ListTopics on SNS topic ${DEFAULT_SNS_TOPIC} failed: cannot reach ${endpoint} (ECONNREFUSED`,
+    );
   });
 });

@@ -400,4 +400,38 @@ describe('DynamoAlertStore specifics', () => {
     await store.close();
     throttled.destroy();
   });
+
+  it('gives up on items left unprocessed after maxRetries, saying how many and after how many retries', async () => {
+    const stuck = new DynamoDBClient({
+      endpoint: emulator.endpoint,
+      region: 'us-east-1',
+      credentials: CREDENTIALS,
+      requestHandler: new NodeHttpHandler(),
+    });
+    const send = stuck.send.bind(stuck) as (cmd: unknown) => Promise<unknown>;
+    let writes = 0;
+    // Every BatchWriteItem hands all its items back, as a table throttled for long does.
+    (stuck as unknown as { send: (cmd: unknown) => Promise<unknown> }).send = async (cmd) => {
+      if (!(cmd instanceof BatchWriteItemCommand)) return send(cmd);
+      writes++;
+      return {
+        UnprocessedItems: cmd.input.RequestItems,
+        $metadata: {},
+      } satisfies BatchWriteItemCommandOutput;
+    };
+    const name = table();
+    const store = new DynamoAlertStore(
+      options({ table: name, createTable: true, client: stuck, maxRetries: 2 }),
+    );
+    const err = await store.put(manyAlerts(3)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StorepulseError);
+    expect(err).toMatchObject({
+      code: 'IO',
+      retryable: true,
+      message: `BatchWriteItem on DynamoDB table "${name}" failed after 2 retries: UnprocessedItems: 3 of 3 items unprocessed`,
+    });
+    expect(writes).toBe(3);
+    await store.close();
+    stuck.destroy();
+  });
 });

@@ -5,6 +5,8 @@
  * cases use small streams of their own.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -21,11 +23,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evenRanges, hashKey, shardFor } from '../../src/core/shard.js';
 import { StorepulseError } from '../../src/core/errors.js';
-import {
-  type KinesisStreamOptions,
-  openKinesisStream,
-  parseKinesisUri,
-} from '../../src/streams/kinesis/stream.js';
+import { type KinesisStreamOptions, openKinesisStream } from '../../src/streams/kinesis/stream.js';
 import {
   compareSequenceNumbers,
   SHARD_END,
@@ -38,6 +36,7 @@ import {
 import type { DurableStream, ShardRead } from '../../src/streams/types.js';
 import { SqliteCheckpointStore } from '../../src/stores/sqlite/checkpoint-store.js';
 import { StreamConsumer } from '../../src/streams/consumer.js';
+import { parseStreamUri } from '../../src/streams/uri.js';
 import { type KinesisLocal, startKinesisLocal } from '../helpers/kinesis-local.js';
 
 const CREDENTIALS = { accessKeyId: 'x', secretAccessKey: 'x' };
@@ -87,36 +86,111 @@ function hookedClient(
   return client;
 }
 
-describe('parseKinesisUri', () => {
+describe('kinesis:// stream URIs', () => {
+  const parse = (uri: string) => parseStreamUri(uri, '--to');
+
   it('reads name, region and endpoint, encoded or not', () => {
-    expect(parseKinesisUri('kinesis://ecommerce-raw-user-activity-stream-1')).toEqual({
+    expect(parse('kinesis://ecommerce-raw-user-activity-stream-1')).toEqual({
+      kind: 'kinesis',
       name: 'ecommerce-raw-user-activity-stream-1',
     });
-    expect(
-      parseKinesisUri('kinesis://My_Stream.1?region=eu-west-1&endpoint=http%3A%2F%2F127.0.0.1%3A4567'),
-    ).toEqual({
+    expect(parse('kinesis://My_Stream.1?region=eu-west-1&endpoint=http%3A%2F%2F127.0.0.1%3A4567')).toEqual({
+      kind: 'kinesis',
       name: 'My_Stream.1',
       region: 'eu-west-1',
       endpoint: 'http://127.0.0.1:4567',
     });
-    expect(parseKinesisUri('kinesis://s?endpoint=http://127.0.0.1:4567/&region=us-east-1')).toEqual({
+    expect(parse('kinesis://s?endpoint=http://127.0.0.1:4567/&region=us-east-1')).toEqual({
+      kind: 'kinesis',
       name: 's',
       region: 'us-east-1',
       endpoint: 'http://127.0.0.1:4567/',
     });
   });
 
-  it('refuses what is not a Kinesis stream URI', () => {
+  it('refuses what is not a Kinesis stream URI, as a usage error naming the flag', () => {
     for (const bad of [
-      'embedded://s',
       'kinesis://',
       'kinesis://s/extra',
       'kinesis://bad name',
       'kinesis://s?shards=4',
       'kinesis://s?endpoint=ftp://x',
       'kinesis://s?endpoint=not a url',
+      'kinesis://s?endpoint=',
+      'kinesis://s?region=EU West',
+      'kinesis://s?region=',
     ]) {
-      expect(() => parseKinesisUri(bad), bad).toThrow(StorepulseError);
+      expect(() => parse(bad), bad).toThrow(StorepulseError);
+      expect(() => parse(bad), bad).toThrow(/^--to kinesis:\/\//);
+      try {
+        parse(bad);
+      } catch (err) {
+        expect((err as StorepulseError).exitCode, bad).toBe(2);
+      }
+    }
+  });
+});
+
+/** A loopback port that nothing listens on (the OS picked it a moment ago, and it was released). */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('Kinesis endpoint that does not answer as Kinesis', () => {
+  /** What opening a stream there fails with (after two retries). */
+  async function failure(endpoint: string): Promise<unknown> {
+    const checkpoints = new SqliteCheckpointStore(':memory:', 's');
+    try {
+      await openKinesisStream({
+        name: 's',
+        region: 'us-east-1',
+        endpoint,
+        credentials: CREDENTIALS,
+        checkpoints,
+        maxRetries: 2,
+      });
+      return undefined;
+    } catch (err) {
+      return err;
+    } finally {
+      checkpoints.close();
+    }
+  }
+
+  it('names the endpoint, the network error code and the retries when nothing listens', async () => {
+    const endpoint = `http://127.0.0.1:${await closedPort()}`;
+    const err = await failure(endpoint);
+    expect(err).toBeInstanceOf(StorepulseError);
+    expect((err as StorepulseError).message).toBe(
+      `DescribeStreamSummary on Kinesis stream "s" failed after 2 retries: cannot reach ${endpoint} ` +
+        `(ECONNREFUSED: connect ECONNREFUSED ${endpoint.slice('http://'.length)})`,
+    );
+    expect((err as StorepulseError).retryable).toBe(true);
+  });
+
+  it('names the endpoint and the HTTP status of an answer that is no AWS answer (a proxy, say)', async () => {
+    let requests = 0;
+    const proxy = http.createServer((_req, res) => {
+      requests++;
+      res.writeHead(503).end();
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+    try {
+      expect(((await failure(endpoint)) as Error).message).toBe(
+        `DescribeStreamSummary on Kinesis stream "s" failed after 2 retries: ${endpoint} answered HTTP 503, ` +
+          'which is no Kinesis answer',
+      );
+      expect(requests).toBe(3);
+    } finally {
+      proxy.close();
     }
   });
 });
@@ -256,14 +330,17 @@ describe('Kinesis stream on kinesis-local', () => {
       expect((await drain(stream, shardId, { type: 'latest' })).records).toEqual([]);
       const stop = new AbortController();
       const got: StreamRecord[] = [];
+      // LATEST is fixed when the iterator is made; the read's first (empty) page says it was made.
+      let caughtUp!: () => void;
+      const waiting = new Promise<void>((resolve) => (caughtUp = resolve));
       const reading = (async () => {
         for await (const read of stream.readShard(shardId, { type: 'latest' }, { signal: stop.signal })) {
+          if (read.records.length === 0) caughtUp();
           got.push(...read.records);
           if (got.length >= 3) stop.abort();
         }
       })();
-      // LATEST is fixed when the iterator is made: let the read get it before putting.
-      await new Promise((r) => setTimeout(r, 300));
+      await waiting;
       const keys = CATEGORIES.filter((k) => shardFor(k, evenRanges(4)) === 1).slice(0, 3);
       const later = keys.map((partitionKey, n) => ({
         partitionKey,
@@ -470,6 +547,35 @@ describe('Kinesis stream on kinesis-local', () => {
         expect(res.sequenceNumber).toBe(read.get(i)!.sequenceNumber);
         expect(res.shardId).toBe(read.get(i)!.shardId);
       });
+    } finally {
+      await stream.close();
+      client.destroy();
+    }
+  });
+
+  it('fails a put at once on a per-record code that no retry fixes, naming the record', async () => {
+    let puts = 0;
+    const client = hookedClient(server.endpoint, async (command, send) => {
+      if (!(command instanceof PutRecordsCommand)) return send(command);
+      puts++;
+      const records = command.input.Records!;
+      return {
+        FailedRecordCount: 1,
+        Records: records.map((_, i) =>
+          i === 1
+            ? { ErrorCode: 'KMSAccessDeniedException', ErrorMessage: 'no key for you (injected)' }
+            : { ShardId: shardIdOf(0), SequenceNumber: String(1000 + i) },
+        ),
+        $metadata: {},
+      } satisfies PutRecordsCommandOutput;
+    });
+    const stream = await open('refused', { createShards: 1, client });
+    try {
+      await expect(stream.putRecords(entries(3))).rejects.toThrow(
+        'PutRecords on Kinesis stream "refused" failed: KMSAccessDeniedException: record 1 was refused ' +
+          '(no key for you (injected))',
+      );
+      expect(puts).toBe(1);
     } finally {
       await stream.close();
       client.destroy();

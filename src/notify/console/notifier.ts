@@ -1,6 +1,6 @@
 /** Prints one line per alert to stderr (results own stdout), like the reference Lambda's SNS message. */
 import type { Alert, Severity } from '../../core/alert.js';
-import { alertSummary, deliveryId, type Notifier } from '../types.js';
+import { alertSummary, deliveryId, type Notifier, DEFAULT_MIN_SEVERITY } from '../types.js';
 
 export function formatAlertLine(a: Alert): string {
   return alertSummary(a);
@@ -29,7 +29,7 @@ export class ConsoleNotifier implements Notifier {
     opts: ConsoleNotifierOptions = {},
   ) {
     this.name = opts.name ?? 'console';
-    this.minSeverity = opts.minSeverity ?? 'high';
+    this.minSeverity = opts.minSeverity ?? DEFAULT_MIN_SEVERITY;
     this.showDeliveryId = opts.showDeliveryId ?? false;
   }
 

@@ -9,7 +9,7 @@ import type Mail from 'nodemailer/lib/mailer';
 import type { SMTPSentMessageInfo, SMTPTransportOptions } from 'nodemailer/lib/smtp-transport';
 import type { Alert, Severity } from '../../core/alert.js';
 import { StorepulseError } from '../../core/errors.js';
-import { alertText, deliveryId, type Notifier, NotifyError } from '../types.js';
+import { alertText, deliveryId, type Notifier, NotifyError, DEFAULT_MIN_SEVERITY } from '../types.js';
 
 export interface SmtpNotifierOptions {
   host: string;
@@ -47,7 +47,7 @@ export class SmtpNotifier implements Notifier {
   constructor(private readonly opts: SmtpNotifierOptions) {
     if (opts.to.length === 0) throw new StorepulseError('CONFIG', 'smtp: no recipient (to)');
     this.name = opts.name ?? 'smtp';
-    this.minSeverity = opts.minSeverity ?? 'high';
+    this.minSeverity = opts.minSeverity ?? DEFAULT_MIN_SEVERITY;
     const timeout = opts.timeoutMs ?? 10_000;
     this.transport = createTransport({
       host: opts.host,

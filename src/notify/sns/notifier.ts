@@ -4,7 +4,8 @@
  * plus message attributes (severity, rule, key_type, delivery_id) that subscriptions can filter on.
  * Given only a topic name, the ARN is found with ListTopics, else made with CreateTopic (idempotent).
  * On a FIFO topic the delivery id is also the MessageDeduplicationId, so SNS itself drops repeats
- * within its 5-minute window. The SDK's own retries are off by default: the outbox retries.
+ * within its 5-minute window. The client is made like every AWS backend's (aws/sdk.ts): the SDK's own
+ * retries are off, the outbox retries, and aws/sdk.ts says which failures are retryable.
  */
 import {
   CreateTopicCommand,
@@ -13,11 +14,17 @@ import {
   PublishCommand,
   SNSClient,
 } from '@aws-sdk/client-sns';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { type AwsCredentials, awsClient, awsError, awsHttpStatus } from '../../aws/sdk.js';
 import type { Alert, Severity } from '../../core/alert.js';
-import { alertText, deliveryId, type Notifier, NotifyError, type NotifyOptions } from '../types.js';
-
-export const DEFAULT_SNS_TOPIC = 'ecomm-user-high-severity-incidents';
+import {
+  alertText,
+  deliveryId,
+  type Notifier,
+  NotifyError,
+  type NotifyOptions,
+  DEFAULT_MIN_SEVERITY,
+} from '../types.js';
+import { DEFAULT_SNS_TOPIC } from './options.js';
 
 export interface SnsNotifierOptions {
   /** Full topic ARN; when given, `topicName` is ignored and no topic call is made. */
@@ -31,10 +38,8 @@ export interface SnsNotifierOptions {
   /** e.g. http://127.0.0.1:4566 for an emulator. */
   endpoint?: string;
   /** Static credentials; otherwise the AWS SDK's default provider chain. */
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  /** SDK attempts per call (default 1: the outbox does the retrying). */
-  maxAttempts?: number;
-  /** Per request, ms (default 10,000). */
+  credentials?: AwsCredentials;
+  /** Connection and per-request timeout, ms (default 10,000). */
   timeoutMs?: number;
   /** Default 'sns'. */
   name?: string;
@@ -69,19 +74,10 @@ export class SnsNotifier implements Notifier {
 
   constructor(private readonly opts: SnsNotifierOptions = {}) {
     this.name = opts.name ?? 'sns';
-    this.minSeverity = opts.minSeverity ?? 'high';
+    this.minSeverity = opts.minSeverity ?? DEFAULT_MIN_SEVERITY;
     this.ownsClient = !opts.client;
-    const timeout = opts.timeoutMs ?? 10_000;
-    this.client =
-      opts.client ??
-      new SNSClient({
-        region: opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-        endpoint: opts.endpoint,
-        credentials: opts.credentials,
-        maxAttempts: opts.maxAttempts ?? 1,
-        // HTTP/1.1 with timeouts, as the Kinesis backend uses (emulators speak HTTP/1.1 only).
-        requestHandler: new NodeHttpHandler({ connectionTimeout: timeout, requestTimeout: timeout }),
-      });
+    const { region, endpoint, credentials, timeoutMs = 10_000 } = opts;
+    this.client = opts.client ?? awsClient(SNSClient, { region, endpoint, credentials, timeoutMs });
     if (opts.topicArn) this.topicArn = Promise.resolve(opts.topicArn);
   }
 
@@ -96,6 +92,7 @@ export class SnsNotifier implements Notifier {
 
   private async findTopic(signal?: AbortSignal): Promise<string> {
     const name = this.opts.topicName ?? DEFAULT_SNS_TOPIC;
+    let op = 'ListTopics';
     try {
       let next: string | undefined;
       do {
@@ -109,13 +106,15 @@ export class SnsNotifier implements Notifier {
       if (this.opts.createTopic === false)
         throw new NotifyError(this.name, `topic ${name} does not exist`, { retryable: false });
       const attributes = name.endsWith('.fifo') ? { FifoTopic: 'true' } : undefined;
+      op = 'CreateTopic';
       const made = await this.client.send(new CreateTopicCommand({ Name: name, Attributes: attributes }), {
         abortSignal: signal,
       });
-      if (!made.TopicArn) throw new Error('CreateTopic returned no TopicArn');
+      if (!made.TopicArn)
+        throw new NotifyError(this.name, 'CreateTopic returned no TopicArn', { retryable: true });
       return made.TopicArn;
     } catch (err) {
-      throw classify(this.name, `topic ${name}`, err);
+      throw notifyError(this.name, op, `topic ${name}`, err);
     }
   }
 
@@ -143,7 +142,7 @@ export class SnsNotifier implements Notifier {
           { abortSignal: opts.signal },
         );
       } catch (err) {
-        throw classify(this.name, `Publish to ${topicArn}`, err);
+        throw notifyError(this.name, 'Publish', `topic ${topicArn}`, err);
       }
     }
   }
@@ -153,16 +152,13 @@ export class SnsNotifier implements Notifier {
   }
 }
 
-/** AWS error → NotifyError: throttling, 429, 5xx and errors without a response are retryable. */
-function classify(notifier: string, what: string, err: unknown): NotifyError {
+/** A failed SNS call as a NotifyError, worded and classified as for every AWS backend (awsError). */
+function notifyError(notifier: string, op: string, resource: string, err: unknown): NotifyError {
   if (err instanceof NotifyError) return err;
-  const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-  const status = e.$metadata?.httpStatusCode;
-  const throttled = /throttl/i.test(e.name ?? '');
-  const retryable = throttled || status === undefined || status === 429 || status >= 500;
-  return new NotifyError(notifier, `${what}: ${e.name ?? 'Error'}: ${e.message ?? String(err)}`, {
-    retryable,
-    status,
+  const e = awsError('SNS', op, resource, err);
+  return new NotifyError(notifier, e.message, {
+    retryable: e.retryable,
+    status: awsHttpStatus(err),
     cause: err,
   });
 }

@@ -17,6 +17,7 @@ import {
   type NotifyOptions,
   parseRetryAfter,
   retryableHttpStatus,
+  DEFAULT_MIN_SEVERITY,
 } from '../types.js';
 
 export interface WebhookNotifierOptions {
@@ -96,7 +97,7 @@ export class WebhookNotifier implements Notifier {
     if (url.protocol !== 'http:' && url.protocol !== 'https:')
       throw new StorepulseError('CONFIG', `webhook: not an http(s) URL: ${opts.url}`);
     this.name = opts.name ?? 'webhook';
-    this.minSeverity = opts.minSeverity ?? 'high';
+    this.minSeverity = opts.minSeverity ?? DEFAULT_MIN_SEVERITY;
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.now = opts.now ?? Date.now;
   }

@@ -17,19 +17,27 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
-  type DynamoDBClientConfig,
   ScanCommand,
   type ScanCommandInput,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import {
+  type AwsCredentials,
+  awsCall,
+  awsClient,
+  awsErrorCode,
+  type AwsTarget,
+  PartialBatchError,
+} from '../../aws/sdk.js';
 import type { Alert, Severity } from '../../core/alert.js';
 import { StorepulseError } from '../../core/errors.js';
+import { RETRY_DEFAULTS } from '../../core/retry.js';
+import { sleep } from '../../core/sleep.js';
 import type { AlertCounts, AlertQuery, AlertStore } from '../types.js';
 import { fromItem, type Item, itemKey, type ItemKey, PARTITION_KEY, SORT_KEY, toItem } from './item.js';
-import { backoffMs, DEFAULT_MAX_RETRIES, dynamoCall, errorCode, sleep } from './retry.js';
+import { DEFAULT_DYNAMODB_TABLE } from './options.js';
+import { DETECT_DEFAULTS } from '../../core/rules/options.js';
 
-export const DEFAULT_TABLE = 'ddb-ecommerce-tab-1';
 /** DynamoDB limits: BatchWriteItem 25 items (and 16 MB, which 25 items of at most 400 KB never reach), BatchGetItem 100 keys. */
 export const MAX_WRITE_BATCH = 25;
 export const MAX_GET_BATCH = 100;
@@ -45,7 +53,7 @@ export interface DynamoAlertStoreOptions {
   /** The `<name>` in `…#appserver#<name>`; default 'storepulse'. Items of other app servers are not listed. */
   appServer?: string;
   /** Static credentials (dynalite takes any); otherwise the AWS SDK's default provider chain. */
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  credentials?: AwsCredentials;
   /** Optional injection; an injected client stays the caller's (close() does not destroy it). */
   client?: DynamoDBClient;
   /** Create the table (on-demand billing) when it does not exist; otherwise a missing table is an error. */
@@ -55,18 +63,6 @@ export interface DynamoAlertStoreOptions {
 }
 
 const TABLE_NAME = /^[a-zA-Z0-9_.-]{3,255}$/;
-
-/** The region the SDK would pick (AWS_REGION, config files), else us-east-1 rather than failing every call. */
-async function defaultRegion(): Promise<string> {
-  const probe = new DynamoDBClient({});
-  try {
-    return await probe.config.region();
-  } catch {
-    return 'us-east-1';
-  } finally {
-    probe.destroy();
-  }
-}
 
 function keyString(pk: string, sk: string): string {
   // DynamoDB gives numbers back in canonical form: no trailing zeros in the fraction.
@@ -93,41 +89,30 @@ export class DynamoAlertStore implements AlertStore {
   readonly appServer: string;
   readonly client: DynamoDBClient;
   private readonly ownsClient: boolean;
-  private readonly maxRetries: number;
+  private readonly target: AwsTarget;
   private readonly createTable: boolean;
   private readonly endpoint: string | undefined;
   private ready: Promise<void> | undefined;
 
   constructor(opts: DynamoAlertStoreOptions = {}) {
-    this.table = opts.table ?? DEFAULT_TABLE;
+    this.table = opts.table ?? DEFAULT_DYNAMODB_TABLE;
     if (!TABLE_NAME.test(this.table)) {
       throw new StorepulseError(
         'USAGE',
         `"${this.table}" is not a DynamoDB table name (3-255 of a-z A-Z 0-9 _ . -)`,
       );
     }
-    this.appServer = opts.appServer ?? 'storepulse';
-    this.maxRetries = opts.maxRetries ?? DEFAULT_MAX_RETRIES;
-    if (!Number.isInteger(this.maxRetries) || this.maxRetries < 0) {
+    this.appServer = opts.appServer ?? DETECT_DEFAULTS.appServer;
+    const maxRetries = opts.maxRetries ?? RETRY_DEFAULTS.maxRetries;
+    if (!Number.isInteger(maxRetries) || maxRetries < 0) {
       throw new StorepulseError('USAGE', `maxRetries must be a non-negative integer, got ${opts.maxRetries}`);
     }
+    this.target = { service: 'DynamoDB', resource: `table "${this.table}"`, maxRetries };
     this.createTable = opts.createTable ?? false;
     this.endpoint = opts.endpoint;
     this.ownsClient = opts.client === undefined;
-    if (opts.client) {
-      this.client = opts.client;
-    } else {
-      const config: DynamoDBClientConfig = {
-        // HTTP/1.1 with keep-alive, as for Kinesis; works the same against AWS and dynalite.
-        requestHandler: new NodeHttpHandler(),
-        // Our own retries (maxRetries, full jitter) are the only ones, so the limit means what it says.
-        maxAttempts: 1,
-      };
-      config.region = opts.region ?? defaultRegion;
-      if (opts.endpoint) config.endpoint = opts.endpoint;
-      if (opts.credentials) config.credentials = opts.credentials;
-      this.client = new DynamoDBClient(config);
-    }
+    const { region, endpoint, credentials } = opts;
+    this.client = opts.client ?? awsClient(DynamoDBClient, { region, endpoint, credentials });
   }
 
   /** Checks (or creates) the table once; every operation awaits it. */
@@ -140,7 +125,7 @@ export class DynamoAlertStore implements AlertStore {
   }
 
   private call<T>(op: string, fn: () => Promise<T>): Promise<T> {
-    return dynamoCall(op, this.table, fn, this.maxRetries);
+    return awsCall(this.target, op, fn);
   }
 
   private async describe(): Promise<TableDescription | undefined> {
@@ -150,8 +135,7 @@ export class DynamoAlertStore implements AlertStore {
       );
       return out.Table;
     } catch (err) {
-      if (err instanceof StorepulseError && errorCode(err.cause) === 'ResourceNotFoundException')
-        return undefined;
+      if (awsErrorCode(err) === 'ResourceNotFoundException') return undefined;
       throw err;
     }
   }
@@ -186,7 +170,7 @@ export class DynamoAlertStore implements AlertStore {
         );
       } catch (err) {
         // Someone else created it meanwhile: fine, wait for it like for ours.
-        if (!(err instanceof StorepulseError) || errorCode(err.cause) !== 'ResourceInUseException') throw err;
+        if (awsErrorCode(err) !== 'ResourceInUseException') throw err;
       }
       table = await this.describe();
     }
@@ -245,22 +229,19 @@ export class DynamoAlertStore implements AlertStore {
   private async existingIds(keys: readonly ItemKey[]): Promise<Map<string, string>> {
     const found = new Map<string, string>();
     for (const batch of chunks(keys, MAX_GET_BATCH)) {
-      let request: Record<string, AttributeValue>[] | undefined = batch;
-      for (let attempt = 0; request && request.length > 0; attempt++) {
-        const keysNow: Record<string, AttributeValue>[] = request;
-        const out = await this.call('BatchGetItem', () =>
-          this.client.send(
-            new BatchGetItemCommand({
-              RequestItems: {
-                [this.table]: {
-                  Keys: keysNow,
-                  ConsistentRead: true,
-                  ProjectionExpression: '#pk, #sk, #id',
-                  ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY, '#id': 'id' },
-                },
+      let pending: Record<string, AttributeValue>[] = batch;
+      await this.call('BatchGetItem', async () => {
+        const out = await this.client.send(
+          new BatchGetItemCommand({
+            RequestItems: {
+              [this.table]: {
+                Keys: pending,
+                ConsistentRead: true,
+                ProjectionExpression: '#pk, #sk, #id',
+                ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY, '#id': 'id' },
               },
-            }),
-          ),
+            },
+          }),
         );
         for (const item of out.Responses?.[this.table] ?? []) {
           const pk = item[PARTITION_KEY]?.S;
@@ -268,36 +249,24 @@ export class DynamoAlertStore implements AlertStore {
           // An item without an id was written by someone else (the reference Lambda, say).
           if (pk !== undefined && sk !== undefined) found.set(keyString(pk, sk), item.id?.S ?? '(no id)');
         }
-        request = out.UnprocessedKeys?.[this.table]?.Keys;
-        if (request && request.length > 0) await this.backoff('BatchGetItem', attempt, request.length);
-      }
+        pending = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
+        if (pending.length > 0) throw unprocessed('UnprocessedKeys', pending.length, batch.length, 'keys');
+      });
     }
     return found;
   }
 
   private async writeBatch(items: Item[]): Promise<void> {
     let pending = items.map((Item) => ({ PutRequest: { Item } }));
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      const request = pending;
-      const out = await this.call('BatchWriteItem', () =>
-        this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.table]: request } })),
+    await this.call('BatchWriteItem', async () => {
+      const out = await this.client.send(
+        new BatchWriteItemCommand({ RequestItems: { [this.table]: pending } }),
       );
       pending = (out.UnprocessedItems?.[this.table] ?? []).flatMap((w) =>
         w.PutRequest?.Item ? [{ PutRequest: { Item: w.PutRequest.Item } }] : [],
       );
-      if (pending.length > 0) await this.backoff('BatchWriteItem', attempt, pending.length);
-    }
-  }
-
-  /** Unprocessed items or keys mean throttling: back off, or give up after maxRetries. */
-  private async backoff(op: string, attempt: number, left: number): Promise<void> {
-    if (attempt >= this.maxRetries) {
-      throw new StorepulseError(
-        'IO',
-        `${op} on DynamoDB table "${this.table}": ${left} items still unprocessed after ${attempt} retries`,
-      );
-    }
-    await sleep(backoffMs(attempt));
+      if (pending.length > 0) throw unprocessed('UnprocessedItems', pending.length, items.length, 'items');
+    });
   }
 
   /** Every storepulse item of this app server: a full Scan (the table has no secondary index). */
@@ -390,6 +359,14 @@ export class DynamoAlertStore implements AlertStore {
   async close(): Promise<void> {
     if (this.ownsClient) this.client.destroy();
   }
+}
+
+/**
+ * What DynamoDB left of a batch: it leaves items or keys unprocessed when their partitions are
+ * throttled, so they are retried with the rest of the call's retries.
+ */
+function unprocessed(code: string, left: number, of: number, what: string): PartialBatchError {
+  return new PartialBatchError(code, `${left} of ${of} ${what} unprocessed`, true);
 }
 
 function collision(stored: string, incoming: string, key: string): StorepulseError {

@@ -10,9 +10,9 @@
  * as with the KPL or the AWS CLI. Results still come back in input order.
  */
 import { type KinesisClient, PutRecordsCommand, type PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
+import { awsCall, type AwsTarget, PartialBatchError, retryableAwsCode } from '../../aws/sdk.js';
 import { StorepulseError } from '../../core/errors.js';
 import type { PutEntry, PutResult } from '../types.js';
-import { backoffMs, isRetriable, kinesisError, RETRIABLE_ENTRY_CODES, sleep } from './retry.js';
 
 export const MAX_RECORDS_PER_PUT = 500;
 export const MAX_BYTES_PER_PUT = 5 * 1024 * 1024;
@@ -75,13 +75,14 @@ export function planPutRequests(entries: readonly PutEntry[]): EncodedEntry[][] 
 export interface PutContext {
   client: KinesisClient;
   streamName: string;
-  maxRetries: number;
+  target: AwsTarget;
 }
 
 /**
- * Sends one planned request; entries that fail with a retriable per-record code are sent again (alone)
- * after a backoff, and so is the whole request after a throttling or transient error. Writes each
- * entry's result into `results[entry.index]`.
+ * Sends one planned request, writing each entry's result into `results[entry.index]`. Entries that
+ * fail with a per-record ErrorCode that a retry can fix (throttling, InternalFailure) are sent again,
+ * alone, after a backoff, as is the whole request after a throttling or transient error: one retry
+ * loop and one `maxRetries` for both. Any other per-record code fails the put at once.
  */
 export async function putRequest(
   ctx: PutContext,
@@ -89,60 +90,63 @@ export async function putRequest(
   results: PutResult[],
 ): Promise<void> {
   let pending = request;
-  for (let attempt = 0; ; attempt++) {
-    let answer: PutRecordsResultEntry[];
-    try {
-      const res = await ctx.client.send(
-        new PutRecordsCommand({
-          StreamName: ctx.streamName,
-          Records: pending.map((e) => ({ PartitionKey: e.partitionKey, Data: e.data })),
-        }),
-      );
-      answer = res.Records ?? [];
-    } catch (err) {
-      if (attempt < ctx.maxRetries && isRetriable(err)) {
-        await sleep(backoffMs(attempt));
-        continue;
-      }
-      throw kinesisError('PutRecords', ctx.streamName, err, attempt);
-    }
-    if (answer.length !== pending.length) {
+  await awsCall(ctx.target, 'PutRecords', async () => {
+    const res = await ctx.client.send(
+      new PutRecordsCommand({
+        StreamName: ctx.streamName,
+        Records: pending.map((e) => ({ PartitionKey: e.partitionKey, Data: e.data })),
+      }),
+    );
+    const failed = keepResults(ctx.streamName, pending, res.Records ?? [], results);
+    pending = failed;
+    if (failed.length > 0) throw partialFailure(failed, request.length);
+  });
+}
+
+interface FailedEntry extends EncodedEntry {
+  errorCode: string;
+  errorMessage: string | undefined;
+}
+
+/** Writes the results of the entries that were put; returns the ones that failed, with their codes. */
+function keepResults(
+  stream: string,
+  sent: readonly EncodedEntry[],
+  answer: readonly PutRecordsResultEntry[],
+  results: PutResult[],
+): FailedEntry[] {
+  if (answer.length !== sent.length) {
+    throw new StorepulseError(
+      'INTERNAL',
+      `PutRecords on Kinesis stream "${stream}" answered ${answer.length} results for ${sent.length} records`,
+    );
+  }
+  const failed: FailedEntry[] = [];
+  answer.forEach((r, i) => {
+    const entry = sent[i]!;
+    if (r.ErrorCode) {
+      failed.push({ ...entry, errorCode: r.ErrorCode, errorMessage: r.ErrorMessage });
+    } else if (r.ShardId && r.SequenceNumber) {
+      results[entry.index] = { shardId: r.ShardId, sequenceNumber: r.SequenceNumber };
+    } else {
       throw new StorepulseError(
         'INTERNAL',
-        `PutRecords on Kinesis stream "${ctx.streamName}" answered ${answer.length} results for ${pending.length} records`,
+        `PutRecords on Kinesis stream "${stream}": record ${entry.index} has neither an error nor a sequence number`,
       );
     }
-    const failed: EncodedEntry[] = [];
-    let lastFailure = '';
-    answer.forEach((r, i) => {
-      const entry = pending[i]!;
-      if (r.ErrorCode) {
-        lastFailure = `${r.ErrorCode}${r.ErrorMessage ? `: ${r.ErrorMessage}` : ''}`;
-        if (!RETRIABLE_ENTRY_CODES.has(r.ErrorCode)) {
-          throw new StorepulseError(
-            'IO',
-            `PutRecords on Kinesis stream "${ctx.streamName}": record ${entry.index} was refused (${lastFailure})`,
-          );
-        }
-        failed.push(entry);
-      } else if (r.ShardId && r.SequenceNumber) {
-        results[entry.index] = { shardId: r.ShardId, sequenceNumber: r.SequenceNumber };
-      } else {
-        throw new StorepulseError(
-          'INTERNAL',
-          `PutRecords on Kinesis stream "${ctx.streamName}": record ${entry.index} has neither an error nor a sequence number`,
-        );
-      }
-    });
-    if (failed.length === 0) return;
-    if (attempt >= ctx.maxRetries) {
-      throw new StorepulseError(
-        'IO',
-        `PutRecords on Kinesis stream "${ctx.streamName}": ${failed.length} of ${request.length} records still ` +
-          `failing after ${ctx.maxRetries} retries (last: ${lastFailure})`,
-      );
-    }
-    pending = failed;
-    await sleep(backoffMs(attempt));
-  }
+  });
+  return failed;
+}
+
+/** The failed entries as one error: named after a code no retry fixes if there is one, else the last. */
+function partialFailure(failed: readonly FailedEntry[], of: number): PartialBatchError {
+  const refused = failed.find((e) => !retryableAwsCode(e.errorCode));
+  const shown = refused ?? failed[failed.length - 1]!;
+  const detail = shown.errorMessage ? ` (${shown.errorMessage})` : '';
+  return new PartialBatchError(
+    shown.errorCode,
+    refused
+      ? `record ${shown.index} was refused${detail}`
+      : `${failed.length} of ${of} records not written, e.g. record ${shown.index}${detail}`,
+  );
 }

@@ -12,9 +12,10 @@ import {
   type _Record as KinesisRecord,
   type ShardIteratorType,
 } from '@aws-sdk/client-kinesis';
+import { awsCall, awsErrorCode, type AwsTarget } from '../../aws/sdk.js';
 import { StorepulseError } from '../../core/errors.js';
+import { sleep } from '../../core/sleep.js';
 import type { ReadShardOptions, ShardRead, StartPosition, StreamRecord } from '../types.js';
-import { errorCode, kinesisError, sleep, withRetry } from './retry.js';
 
 export const MAX_GET_RECORDS = 10_000;
 /** Expired iterators in a row before giving up (each re-acquire yields a fresh, five-minute one). */
@@ -23,7 +24,7 @@ const MAX_EXPIRED_IN_A_ROW = 3;
 export interface ReadContext {
   client: KinesisClient;
   streamName: string;
-  maxRetries: number;
+  target: AwsTarget;
   pollMs: number;
 }
 
@@ -51,9 +52,9 @@ async function shardIterator(
   from: StartPosition,
   signal?: AbortSignal,
 ): Promise<string> {
-  const res = await withRetry(
+  const res = await awsCall(
+    ctx.target,
     'GetShardIterator',
-    ctx.streamName,
     () =>
       ctx.client.send(
         new GetShardIteratorCommand({
@@ -63,7 +64,6 @@ async function shardIterator(
         }),
         { abortSignal: signal },
       ),
-    ctx.maxRetries,
     signal,
   );
   if (!res.ShardIterator) {
@@ -114,21 +114,19 @@ export async function* readKinesisShard(
     let res: GetRecordsCommandOutput;
     try {
       const it = iterator;
-      res = await withRetry(
+      res = await awsCall(
+        ctx.target,
         'GetRecords',
-        ctx.streamName,
         () =>
           ctx.client.send(new GetRecordsCommand({ ShardIterator: it, Limit: limit }), {
             abortSignal: signal,
           }),
-        ctx.maxRetries,
         signal,
       );
       expiredInARow = 0;
     } catch (err) {
       if (signal?.aborted) return;
-      const cause = err instanceof StorepulseError ? err.cause : err;
-      if (errorCode(cause) === 'ExpiredIteratorException' && ++expiredInARow <= MAX_EXPIRED_IN_A_ROW) {
+      if (awsErrorCode(err) === 'ExpiredIteratorException' && ++expiredInARow <= MAX_EXPIRED_IN_A_ROW) {
         const resume: StartPosition = lastRead ? { type: 'after', sequenceNumber: lastRead } : from;
         try {
           iterator = await shardIterator(ctx, shardId, resume, signal);
@@ -138,7 +136,7 @@ export async function* readKinesisShard(
         }
         continue;
       }
-      throw kinesisError('GetRecords', ctx.streamName, err);
+      throw err;
     }
 
     const records = (res.Records ?? []).map((r) => toStreamRecord(shardId, r));

@@ -8,13 +8,14 @@ import {
   CreateStreamCommand,
   DescribeStreamSummaryCommand,
   KinesisClient,
-  type KinesisClientConfig,
   ListShardsCommand,
   type ListShardsCommandOutput,
   type Shard,
 } from '@aws-sdk/client-kinesis';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { type AwsCredentials, awsCall, awsClient, awsErrorCode, type AwsTarget } from '../../aws/sdk.js';
 import { StorepulseError } from '../../core/errors.js';
+import { RETRY_DEFAULTS } from '../../core/retry.js';
+import { sleep } from '../../core/sleep.js';
 import type {
   CheckpointStore,
   DurableStream,
@@ -28,7 +29,9 @@ import type {
 } from '../types.js';
 import { planPutRequests, putRequest } from './put.js';
 import { readKinesisShard } from './read.js';
-import { DEFAULT_MAX_RETRIES, errorCode, sleep, withRetry } from './retry.js';
+
+/** GetRecords allows 5 calls a second per shard: once a second while caught up leaves room for other readers. */
+const KINESIS_POLL_MS = 1000;
 
 export interface KinesisStreamOptions {
   name: string;
@@ -37,7 +40,7 @@ export interface KinesisStreamOptions {
   /** e.g. http://127.0.0.1:4567 for kinesis-local. */
   endpoint?: string;
   /** Static credentials (kinesis-local takes any); otherwise the AWS SDK's default provider chain. */
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  credentials?: AwsCredentials;
   /**
    * Where consumer checkpoints live (the storepulse store, see SqliteCheckpointStore). Once the stream
    * is open it owns the store: close() and release() close it (when it has a close()).
@@ -56,56 +59,6 @@ export interface KinesisStreamOptions {
 const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 const ACTIVE_TIMEOUT_MS = 5 * 60_000;
 
-/** Parses `kinesis://NAME?region=…&endpoint=…` (endpoint URL-encoded or not). */
-export function parseKinesisUri(uri: string): { name: string; region?: string; endpoint?: string } {
-  const bad = (why: string): StorepulseError =>
-    new StorepulseError('USAGE', `${uri}: ${why}; expected kinesis://NAME?region=REGION&endpoint=URL`);
-  if (!uri.startsWith('kinesis://')) throw bad('not a kinesis:// URI');
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    throw bad('not a valid URI');
-  }
-  const name = decodeURIComponent(url.host);
-  if (!name) throw bad('no stream name');
-  if (url.pathname !== '' && url.pathname !== '/') throw bad(`unexpected path ${url.pathname}`);
-  if (!STREAM_NAME.test(name))
-    throw bad(`"${name}" is not a Kinesis stream name (1-128 of a-z A-Z 0-9 _ . -)`);
-  const out: { name: string; region?: string; endpoint?: string } = { name };
-  for (const [key, value] of url.searchParams) {
-    if (key === 'region') {
-      if (!/^[a-z0-9-]+$/.test(value)) throw bad(`bad region "${value}"`);
-      out.region = value;
-    } else if (key === 'endpoint') {
-      let endpoint: URL;
-      try {
-        endpoint = new URL(value);
-      } catch {
-        throw bad(`bad endpoint "${value}"`);
-      }
-      if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:')
-        throw bad(`endpoint must be http(s)`);
-      out.endpoint = value;
-    } else {
-      throw bad(`unknown parameter "${key}"`);
-    }
-  }
-  return out;
-}
-
-/** The region the SDK would pick (AWS_REGION, config files), else us-east-1. */
-async function defaultRegion(): Promise<string> {
-  const probe = new KinesisClient({});
-  try {
-    return await probe.config.region();
-  } catch {
-    return 'us-east-1';
-  } finally {
-    probe.destroy();
-  }
-}
-
 export async function openKinesisStream(opts: KinesisStreamOptions): Promise<KinesisStream> {
   if (!STREAM_NAME.test(opts.name)) {
     throw new StorepulseError(
@@ -113,7 +66,7 @@ export async function openKinesisStream(opts: KinesisStreamOptions): Promise<Kin
       `"${opts.name}" is not a Kinesis stream name (1-128 of a-z A-Z 0-9 _ . -)`,
     );
   }
-  const { createShards, pollMs = 1000, maxRetries = DEFAULT_MAX_RETRIES } = opts;
+  const { createShards, pollMs = KINESIS_POLL_MS, maxRetries = RETRY_DEFAULTS.maxRetries } = opts;
   if (createShards !== undefined && (!Number.isInteger(createShards) || createShards < 1)) {
     throw new StorepulseError('USAGE', `createShards must be a positive integer, got ${createShards}`);
   }
@@ -122,21 +75,9 @@ export async function openKinesisStream(opts: KinesisStreamOptions): Promise<Kin
   }
   if (!(pollMs >= 0)) throw new StorepulseError('USAGE', `pollMs must be >= 0, got ${pollMs}`);
 
-  let client = opts.client;
-  const owned = client === undefined;
-  if (!client) {
-    const config: KinesisClientConfig = {
-      region: opts.region ?? (await defaultRegion()),
-      // HTTP/1.1: the SDK's default handler negotiates HTTP/2 for some Kinesis calls, which
-      // kinesis-local does not speak; Kinesis itself serves both.
-      requestHandler: new NodeHttpHandler(),
-      // Our own retries (maxRetries, full jitter) are the only ones, so the limit means what it says.
-      maxAttempts: 1,
-    };
-    if (opts.endpoint) config.endpoint = opts.endpoint;
-    if (opts.credentials) config.credentials = opts.credentials;
-    client = new KinesisClient(config);
-  }
+  const owned = opts.client === undefined;
+  const { region, endpoint, credentials } = opts;
+  const client = opts.client ?? awsClient(KinesisClient, { region, endpoint, credentials });
   const stream = new KinesisStream(client, opts.name, opts.checkpoints, { pollMs, maxRetries, owned });
   try {
     await stream.ensureExists(createShards, opts.endpoint);
@@ -150,7 +91,7 @@ export async function openKinesisStream(opts: KinesisStreamOptions): Promise<Kin
 
 export class KinesisStream implements DurableStream {
   private readonly pollMs: number;
-  private readonly maxRetries: number;
+  private readonly target: AwsTarget;
   private readonly ownsClient: boolean;
   private released = false;
 
@@ -160,8 +101,12 @@ export class KinesisStream implements DurableStream {
     readonly checkpoints: CheckpointStore,
     opts: { pollMs?: number; maxRetries?: number; owned?: boolean } = {},
   ) {
-    this.pollMs = opts.pollMs ?? 1000;
-    this.maxRetries = opts.maxRetries ?? DEFAULT_MAX_RETRIES;
+    this.pollMs = opts.pollMs ?? KINESIS_POLL_MS;
+    this.target = {
+      service: 'Kinesis',
+      resource: `stream "${name}"`,
+      maxRetries: opts.maxRetries ?? RETRY_DEFAULTS.maxRetries,
+    };
     this.ownsClient = opts.owned ?? false;
   }
 
@@ -178,16 +123,12 @@ export class KinesisStream implements DurableStream {
         );
       }
       try {
-        await withRetry(
-          'CreateStream',
-          this.name,
-          () =>
-            this.client.send(new CreateStreamCommand({ StreamName: this.name, ShardCount: createShards })),
-          this.maxRetries,
+        await awsCall(this.target, 'CreateStream', () =>
+          this.client.send(new CreateStreamCommand({ StreamName: this.name, ShardCount: createShards })),
         );
       } catch (err) {
         // Someone else created it meanwhile: fine, wait for it like for ours.
-        if (errorCode((err as { cause?: unknown }).cause) !== 'ResourceInUseException') throw err;
+        if (awsErrorCode(err) !== 'ResourceInUseException') throw err;
       }
       status = 'CREATING';
     }
@@ -207,15 +148,12 @@ export class KinesisStream implements DurableStream {
   /** StreamStatus, or undefined when the stream does not exist. */
   private async status(): Promise<string | undefined> {
     try {
-      const res = await withRetry(
-        'DescribeStreamSummary',
-        this.name,
-        () => this.client.send(new DescribeStreamSummaryCommand({ StreamName: this.name })),
-        this.maxRetries,
+      const res = await awsCall(this.target, 'DescribeStreamSummary', () =>
+        this.client.send(new DescribeStreamSummaryCommand({ StreamName: this.name })),
       );
       return res.StreamDescriptionSummary?.StreamStatus ?? 'ACTIVE';
     } catch (err) {
-      if (errorCode((err as { cause?: unknown }).cause) === 'ResourceNotFoundException') return undefined;
+      if (awsErrorCode(err) === 'ResourceNotFoundException') return undefined;
       throw err;
     }
   }
@@ -223,7 +161,7 @@ export class KinesisStream implements DurableStream {
   async putRecords(entries: readonly PutEntry[]): Promise<PutResult[]> {
     const requests = planPutRequests(entries);
     const results: PutResult[] = new Array<PutResult>(entries.length);
-    const ctx = { client: this.client, streamName: this.name, maxRetries: this.maxRetries };
+    const ctx = { client: this.client, streamName: this.name, target: this.target };
     for (const request of requests) await putRequest(ctx, request, results);
     return results;
   }
@@ -233,15 +171,11 @@ export class KinesisStream implements DurableStream {
     let nextToken: string | undefined;
     do {
       const token = nextToken;
-      const res: ListShardsCommandOutput = await withRetry(
-        'ListShards',
-        this.name,
-        () =>
-          this.client.send(
-            // The API takes either the stream name or a NextToken, never both.
-            new ListShardsCommand(token ? { NextToken: token } : { StreamName: this.name }),
-          ),
-        this.maxRetries,
+      const res: ListShardsCommandOutput = await awsCall(this.target, 'ListShards', () =>
+        this.client.send(
+          // The API takes either the stream name or a NextToken, never both.
+          new ListShardsCommand(token ? { NextToken: token } : { StreamName: this.name }),
+        ),
       );
       for (const s of res.Shards ?? []) shards.push(toShardInfo(this.name, s));
       nextToken = res.NextToken;
@@ -251,7 +185,7 @@ export class KinesisStream implements DurableStream {
 
   readShard(shardId: string, from: StartPosition, opts?: ReadShardOptions): AsyncIterable<ShardRead> {
     return readKinesisShard(
-      { client: this.client, streamName: this.name, maxRetries: this.maxRetries, pollMs: this.pollMs },
+      { client: this.client, streamName: this.name, target: this.target, pollMs: this.pollMs },
       shardId,
       from,
       opts,
