@@ -22,16 +22,8 @@ import { failpoint } from '../core/failpoint.js';
 import { backoffMs } from '../core/retry.js';
 import { SqliteOutboxStore } from '../stores/sqlite/outbox-store.js';
 import { OUTBOX_DEFAULTS } from './outbox-options.js';
-import {
-  isRetryable,
-  type Notifier,
-  NotifyError,
-  notifies,
-  type OutboxEntry,
-  type OutboxQuery,
-  type OutboxStats,
-  type OutboxStore,
-} from './types.js';
+import { isRetryable, type Notifier, NotifyError, notifies } from './types.js';
+import { type OutboxEntry, type OutboxQuery, type OutboxStats, type OutboxStore } from '../stores/types.js';
 
 export interface OutboxOptions {
   /** The SQLite file (by convention `outbox.sqlite` in the data folder); or give `store`. */

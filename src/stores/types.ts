@@ -1,4 +1,10 @@
-/** The alert store contract. Backends: sqlite/ (embedded default); dynamodb/ comes with the AWS work. */
+/**
+ * The store contracts, beside their backends' folders: alerts (sqlite/, dynamodb/), the notification
+ * outbox (sqlite/outbox-store.ts) and stream consumer checkpoints (sqlite/checkpoint-store.ts for
+ * Kinesis; the embedded log keeps its own in files, streams/embedded/checkpoints.ts). Conformance
+ * suites: test/stores/conformance.test.ts (alerts), test/notify/outbox.test.ts and
+ * test/streams/conformance.test.ts (checkpoints, through each stream backend).
+ */
 import type { Alert, Severity } from '../core/alert.js';
 
 export interface AlertQuery {
@@ -23,4 +29,83 @@ export interface AlertStore {
   /** Every user_id with at least one alert, ascending. */
   alertedUsers(): Promise<number[]>;
   close(): Promise<void>;
+}
+
+// ---- the notification outbox (notify/outbox.ts) ----
+
+export type OutboxStatus = 'pending' | 'delivered' | 'dead';
+
+export interface OutboxEntry {
+  /** Enqueue order: a notifier's entries are delivered in this order. */
+  seq: number;
+  notifier: string;
+  deliveryId: string;
+  alert: Alert;
+  status: OutboxStatus;
+  /** Sends tried. */
+  attempts: number;
+  /** Failed sends that were scheduled again. */
+  retries: number;
+  /** Epoch ms of the first enqueue. */
+  enqueuedAt: number;
+  /** Epoch ms before which no attempt is made. */
+  nextAt: number;
+  lastError: string | null;
+  /** Epoch ms it was delivered or given up. */
+  doneAt: number | null;
+}
+
+export interface OutboxCounts {
+  pending: number;
+  delivered: number;
+  dead: number;
+  /** Failed attempts that were scheduled again. */
+  retries: number;
+  /** Age in ms of the oldest pending entry, null when none is pending. */
+  oldestPendingAgeMs: number | null;
+}
+
+export interface OutboxStats extends OutboxCounts {
+  byNotifier: Record<string, OutboxCounts>;
+}
+
+export interface OutboxQuery {
+  /** Default: pending and dead (everything not delivered). */
+  status?: OutboxStatus | readonly OutboxStatus[];
+  notifier?: string;
+  limit?: number;
+}
+
+export interface OutboxStore {
+  /** Adds entries idempotently by (alert id, notifier); durable when it resolves. Returns how many were new. */
+  add(entries: readonly { alert: Alert; notifier: string }[], now: number): Promise<number>;
+  /** The notifier's oldest pending entry. */
+  head(notifier: string): Promise<OutboxEntry | undefined>;
+  markDelivered(seq: number, now: number): Promise<void>;
+  /** A failed attempt, to be tried again at `nextAt`. */
+  reschedule(seq: number, nextAt: number, error: string): Promise<void>;
+  /** Given up: kept with the error; `attempted` says whether this was after a send. */
+  markDead(seq: number, now: number, error: string, attempted: boolean): Promise<void>;
+  list(query?: OutboxQuery): Promise<OutboxEntry[]>;
+  stats(now: number): Promise<OutboxStats>;
+  close(): Promise<void>;
+}
+
+// ---- consumer checkpoints of a stream (streams/types.ts DurableStream.checkpoints) ----
+
+export interface Checkpoint {
+  /** shardId → sequence number of the last record fully processed, or SHARD_END. */
+  positions: Record<string, string>;
+  /** Opaque consumer state saved atomically with the positions (e.g. the processor's open windows). */
+  state?: string;
+  /** Epoch ms of the save. */
+  updatedAt: number;
+}
+
+/** Consumer checkpoints of one stream. A save replaces the consumer's previous checkpoint atomically. */
+export interface CheckpointStore {
+  load(consumer: string): Promise<Checkpoint | undefined>;
+  save(consumer: string, checkpoint: Checkpoint): Promise<void>;
+  /** Consumers with a checkpoint, sorted. */
+  consumers(): Promise<string[]>;
 }

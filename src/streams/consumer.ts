@@ -10,7 +10,6 @@
  *   state, in one atomic checkpoint. Call it only after those batches are processed.
  */
 import {
-  type Checkpoint,
   type DurableStream,
   SHARD_END,
   type ShardBatch,
@@ -19,6 +18,7 @@ import {
   type StartPosition,
   type StreamReader,
 } from './types.js';
+import { type Checkpoint } from '../stores/types.js';
 
 export interface ConsumerOptions {
   stream: DurableStream;

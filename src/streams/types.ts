@@ -11,6 +11,8 @@
  *   (Amazon Kinesis Data Streams, AWS SDK v3). One conformance suite (test/streams/conformance.test.ts)
  *   runs against both. docs/streams.md documents the contract.
  */
+import type { CheckpointStore } from '../stores/types.js';
+
 export interface PutEntry {
   partitionKey: string;
   /** The record body: one JSON stream record (core/codec.ts). */
@@ -104,23 +106,6 @@ export interface ReadShardOptions {
 
 /** `positions[shardId]` once a closed shard has been read to its end. */
 export const SHARD_END = 'SHARD_END';
-
-export interface Checkpoint {
-  /** shardId → sequence number of the last record fully processed, or SHARD_END. */
-  positions: Record<string, string>;
-  /** Opaque consumer state saved atomically with the positions (e.g. the processor's open windows). */
-  state?: string;
-  /** Epoch ms of the save. */
-  updatedAt: number;
-}
-
-/** Consumer checkpoints of one stream. A save replaces the consumer's previous checkpoint atomically. */
-export interface CheckpointStore {
-  load(consumer: string): Promise<Checkpoint | undefined>;
-  save(consumer: string, checkpoint: Checkpoint): Promise<void>;
-  /** Consumers with a checkpoint, sorted. */
-  consumers(): Promise<string[]>;
-}
 
 export interface ShardStats {
   shardId: string;

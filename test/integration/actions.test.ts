@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/core/alert.js';
-import type { OutboxStats } from '../../src/notify/types.js';
+import type { OutboxStats } from '../../src/stores/types.js';
 import { generateCsv, storepulseAsync } from '../helpers/cli.js';
 import { type Dynalite, startDynalite } from '../helpers/dynalite.js';
 import { startWebhookReceiver } from '../helpers/webhook-receiver.js';

@@ -1,6 +1,7 @@
 /** Prints one line per alert to stderr (results own stdout), like the reference Lambda's SNS message. */
 import type { Alert, Severity } from '../../core/alert.js';
-import { alertSummary, deliveryId, type Notifier, DEFAULT_MIN_SEVERITY } from '../types.js';
+import { deliveryId, type Notifier, DEFAULT_MIN_SEVERITY } from '../types.js';
+import { alertSummary } from '../format.js';
 
 export function formatAlertLine(a: Alert): string {
   return alertSummary(a);

@@ -9,7 +9,8 @@ import type Mail from 'nodemailer/lib/mailer';
 import type { SMTPSentMessageInfo, SMTPTransportOptions } from 'nodemailer/lib/smtp-transport';
 import type { Alert, Severity } from '../../core/alert.js';
 import { StorepulseError } from '../../core/errors.js';
-import { alertText, deliveryId, type Notifier, NotifyError, DEFAULT_MIN_SEVERITY } from '../types.js';
+import { deliveryId, type Notifier, NotifyError, DEFAULT_MIN_SEVERITY } from '../types.js';
+import { alertText } from '../format.js';
 
 export interface SmtpNotifierOptions {
   host: string;

@@ -17,13 +17,13 @@ import {
 import { type AwsCredentials, awsClient, awsError, awsHttpStatus } from '../../aws/sdk.js';
 import type { Alert, Severity } from '../../core/alert.js';
 import {
-  alertText,
   deliveryId,
   type Notifier,
   NotifyError,
   type NotifyOptions,
   DEFAULT_MIN_SEVERITY,
 } from '../types.js';
+import { alertText } from '../format.js';
 import { DEFAULT_SNS_TOPIC } from './options.js';
 
 export interface SnsNotifierOptions {

@@ -9,9 +9,7 @@ import { createHmac } from 'node:crypto';
 import type { Alert, Severity } from '../../core/alert.js';
 import { StorepulseError } from '../../core/errors.js';
 import {
-  alertSummary,
   deliveryId,
-  evidenceItems,
   type Notifier,
   NotifyError,
   type NotifyOptions,
@@ -19,6 +17,7 @@ import {
   retryableHttpStatus,
   DEFAULT_MIN_SEVERITY,
 } from '../types.js';
+import { alertSummary, evidenceItems } from '../format.js';
 
 export interface WebhookNotifierOptions {
   url: string;

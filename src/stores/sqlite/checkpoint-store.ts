@@ -6,7 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { StorepulseError } from '../../core/errors.js';
-import type { Checkpoint, CheckpointStore } from '../../streams/types.js';
+import type { Checkpoint, CheckpointStore } from '../types.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS checkpoints (

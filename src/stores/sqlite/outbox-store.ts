@@ -11,15 +11,15 @@
  */
 import Database from 'better-sqlite3';
 import type { Alert } from '../../core/alert.js';
+import { deliveryId } from '../../notify/types.js';
 import {
-  deliveryId,
   type OutboxCounts,
   type OutboxEntry,
   type OutboxQuery,
   type OutboxStats,
   type OutboxStatus,
   type OutboxStore,
-} from '../../notify/types.js';
+} from '../types.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS outbox (

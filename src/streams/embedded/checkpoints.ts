@@ -7,7 +7,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { StorepulseError } from '../../core/errors.js';
-import type { Checkpoint, CheckpointStore } from '../types.js';
+import type { Checkpoint, CheckpointStore } from '../../stores/types.js';
 import { isTempName, writeFileAtomic } from '../../fs/files.js';
 import { ioError } from './segment.js';
 

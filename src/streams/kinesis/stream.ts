@@ -17,7 +17,6 @@ import { StorepulseError } from '../../core/errors.js';
 import { RETRY_DEFAULTS } from '../../core/retry.js';
 import { sleep } from '../../core/sleep.js';
 import type {
-  CheckpointStore,
   DurableStream,
   PutEntry,
   PutResult,
@@ -27,6 +26,7 @@ import type {
   ShardStats,
   StartPosition,
 } from '../types.js';
+import type { CheckpointStore } from '../../stores/types.js';
 import { planPutRequests, putRequest } from './put.js';
 import { readKinesisShard } from './read.js';
 
