@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StorepulseError } from '../core/errors.js';
+import { StorepulseError, errorMessage } from '../core/errors.js';
 import { eventsSource } from '../lake/catalog.js';
 import { type DuckDB, openDuckDB, plainRows } from '../lake/duckdb.js';
 import { emptyLakeError, listLakeFiles } from '../lake/layout.js';
@@ -76,13 +76,9 @@ function loadReports(sqlDir: string): (ReportFile & { file: string })[] {
   try {
     names = readdirSync(sqlDir).filter((f) => f.endsWith('.sql'));
   } catch (err) {
-    throw new StorepulseError(
-      'INTERNAL',
-      `cannot read the report folder ${sqlDir}: ${(err as Error).message}`,
-      {
-        cause: err,
-      },
-    );
+    throw new StorepulseError('INTERNAL', `cannot read the report folder ${sqlDir}: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
   return names.sort().map((f) => {
     const file = path.join(sqlDir, f);
@@ -124,7 +120,7 @@ async function openLake(lakeDir: string): Promise<DuckDB> {
     await db.connection.run(`CREATE VIEW events AS SELECT * FROM ${eventsSource(files)}`);
   } catch (err) {
     db.close();
-    throw new StorepulseError('IO', `cannot read the lake at ${dir}: ${(err as Error).message}`, {
+    throw new StorepulseError('IO', `cannot read the lake at ${dir}: ${errorMessage(err)}`, {
       cause: err,
     });
   }
@@ -143,7 +139,7 @@ async function run(db: DuckDB, report: ReportFile, limit: number | undefined): P
     } catch (err) {
       throw new StorepulseError(
         'INTERNAL',
-        `report ${report.name}, table ${q.name} failed: ${(err as Error).message}`,
+        `report ${report.name}, table ${q.name} failed: ${errorMessage(err)}`,
         {
           cause: err,
         },

@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { Config } from '../core/config.js';
-import { StorepulseError } from '../core/errors.js';
+import { StorepulseError, errorMessage } from '../core/errors.js';
 import type { AlertMetrics } from '../metrics/types.js';
 import { ConsoleNotifier } from '../notify/console/notifier.js';
 import { Outbox } from '../notify/outbox.js';
@@ -39,7 +39,7 @@ export function openSqliteAlertStore(file: string, appServer: string): SqliteAle
   try {
     return new SqliteAlertStore(file, appServer);
   } catch (err) {
-    throw new StorepulseError('INPUT', `${file} is not a storepulse alert store: ${(err as Error).message}`, {
+    throw new StorepulseError('INPUT', `${file} is not a storepulse alert store: ${errorMessage(err)}`, {
       cause: err,
     });
   }

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { type Config, validateConfig } from '../core/config.js';
-import { StorepulseError } from '../core/errors.js';
+import { StorepulseError, errorMessage } from '../core/errors.js';
 
 export interface GlobalOptions {
   dataDir?: string;
@@ -29,7 +29,7 @@ function loadConfigFile(file: string | undefined, cwd = process.cwd()): Config {
   try {
     text = readFileSync(found, 'utf8');
   } catch (err) {
-    throw new StorepulseError('CONFIG', `cannot read config file ${found}: ${(err as Error).message}`, {
+    throw new StorepulseError('CONFIG', `cannot read config file ${found}: ${errorMessage(err)}`, {
       cause: err,
     });
   }
@@ -37,7 +37,7 @@ function loadConfigFile(file: string | undefined, cwd = process.cwd()): Config {
   try {
     parsed = found.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new StorepulseError('CONFIG', `config file ${found} is not valid: ${(err as Error).message}`, {
+    throw new StorepulseError('CONFIG', `config file ${found} is not valid: ${errorMessage(err)}`, {
       cause: err,
     });
   }

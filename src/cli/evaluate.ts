@@ -6,7 +6,7 @@ import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSy
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG } from '../core/config.js';
-import { StorepulseError } from '../core/errors.js';
+import { StorepulseError, errorMessage } from '../core/errors.js';
 import {
   type EvaluationLabels,
   type EvaluationReport,
@@ -49,7 +49,7 @@ function readLabels(file: string): EvaluationLabels {
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new StorepulseError('INPUT', `cannot read labels ${file}: ${(err as Error).message}`, {
+    throw new StorepulseError('INPUT', `cannot read labels ${file}: ${errorMessage(err)}`, {
       cause: err,
     });
   }
@@ -97,7 +97,7 @@ async function readAlertFile(file: string): Promise<{ alerts: ScoredAlert[]; rej
       }
     }
   } catch (err) {
-    throw new StorepulseError('INPUT', `cannot read alerts ${file}: ${(err as Error).message}`, {
+    throw new StorepulseError('INPUT', `cannot read alerts ${file}: ${errorMessage(err)}`, {
       cause: err,
     });
   }

@@ -2,7 +2,7 @@
 /** The `storepulse` command line. Each command lives in its own file and registers itself here. */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { StorepulseError } from '../core/errors.js';
+import { StorepulseError, errorMessage } from '../core/errors.js';
 import { register as alerts } from './alerts.js';
 import { register as demo } from './demo.js';
 import { register as evaluate } from './evaluate.js';
@@ -85,7 +85,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const code = (err as NodeJS.ErrnoException)?.code;
     if ((code && FILE_ERRORS.has(code)) || (err as Error)?.name === 'SqliteError') {
-      process.stderr.write(`storepulse: ${(err as Error).message}\n`);
+      process.stderr.write(`storepulse: ${errorMessage(err)}\n`);
       return 1;
     }
     process.stderr.write(`storepulse: unexpected failure: ${(err as Error)?.stack ?? String(err)}\n`);

@@ -5,6 +5,7 @@
 import type { ClickEvent } from './event.js';
 import { rowToEvent, isRejection, type Rejection } from './row.js';
 import { formatEventTime, isoUtc, parseEventTime } from './time.js';
+import { errorMessage } from './errors.js';
 
 function str(v: string | null): string {
   return v === null ? 'null' : JSON.stringify(v);
@@ -43,7 +44,7 @@ export function decodeRecord(json: string): ClickEvent | Rejection {
       : json.replace(NUMERIC_CATEGORY, '"category_id":"$1"');
     obj = JSON.parse(quoted) as Record<string, unknown>;
   } catch (err) {
-    return { reason: 'field_count', detail: `not JSON: ${(err as Error).message}` };
+    return { reason: 'field_count', detail: `not JSON: ${errorMessage(err)}` };
   }
   if (obj === null || typeof obj !== 'object') return { reason: 'field_count', detail: 'not a JSON object' };
   const ev = rowToEvent([

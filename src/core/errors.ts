@@ -32,3 +32,8 @@ export class StorepulseError extends Error {
     return this.code === 'USAGE' || this.code === 'CONFIG' ? 2 : 1;
   }
 }
+
+/** The message of anything thrown: an Error's message, else its text. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -16,7 +16,7 @@ import {
   DuckDBTimestampValue,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import { StorepulseError } from '../core/errors.js';
+import { StorepulseError, errorMessage } from '../core/errors.js';
 
 export interface DuckDB {
   instance: DuckDBInstance;
@@ -33,7 +33,7 @@ export async function openDuckDB(settings: Record<string, string> = {}): Promise
   try {
     instance = await DuckDBInstance.create(':memory:', settings);
   } catch (err) {
-    throw new StorepulseError('INTERNAL', `cannot start DuckDB: ${(err as Error).message}`, { cause: err });
+    throw new StorepulseError('INTERNAL', `cannot start DuckDB: ${errorMessage(err)}`, { cause: err });
   }
   const connection = await instance.connect();
   // Only possible once ICU (built in) is loaded, hence not in the instance options.

@@ -17,7 +17,7 @@
  * Failpoints (src/core/failpoint.ts): `outbox.after-enqueue`, `outbox.after-send`.
  */
 import type { Alert } from '../core/alert.js';
-import { StorepulseError } from '../core/errors.js';
+import { StorepulseError, errorMessage } from '../core/errors.js';
 import { failpoint } from '../core/failpoint.js';
 import { backoffMs } from '../core/retry.js';
 import { SqliteOutboxStore } from '../stores/sqlite/outbox-store.js';
@@ -198,7 +198,7 @@ export class Outbox {
         lastError = await this.attempt(n, head);
       } catch (err) {
         // The store failed (disk full, closed under us): say so and try again a little later.
-        this.log(`outbox: ${n.name} loop: ${err instanceof Error ? err.message : String(err)}`);
+        this.log(`outbox: ${n.name} loop: ${errorMessage(err)}`);
         await waker.sleep(this.baseMs);
       }
     }
@@ -210,7 +210,7 @@ export class Outbox {
       await n.notify([head.alert], { signal: this.abort.signal });
     } catch (err) {
       const now = this.now();
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       if (!isRetryable(err)) {
         await this.store.markDead(head.seq, now, message, true);
         this.log(`outbox: ${head.deliveryId} dead (permanent): ${message}`);

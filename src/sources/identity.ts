@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type FileHandle, open } from 'node:fs/promises';
-import { StorepulseError } from '../core/errors.js';
+import { StorepulseError, errorMessage } from '../core/errors.js';
 
 const EDGE_BYTES = 1 << 20;
 
@@ -16,7 +16,7 @@ export async function fileIdentity(file: string): Promise<string> {
   try {
     fh = await open(file, 'r');
   } catch (err) {
-    throw new StorepulseError('INPUT', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
+    throw new StorepulseError('INPUT', `cannot read ${file}: ${errorMessage(err)}`, { cause: err });
   }
   try {
     const { size } = await fh.stat();

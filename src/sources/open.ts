@@ -9,7 +9,7 @@ import path from 'node:path';
 import { PassThrough, type Readable, pipeline } from 'node:stream';
 import zlib from 'node:zlib';
 import yauzl from 'yauzl';
-import { StorepulseError } from '../core/errors.js';
+import { StorepulseError, errorMessage } from '../core/errors.js';
 
 export type InputFormat = 'csv' | 'gzip' | 'zip';
 
@@ -94,7 +94,7 @@ export async function openInput(input: string): Promise<OpenedInput> {
       await fh.close();
     }
   } catch (err) {
-    throw new StorepulseError('INPUT', `cannot read ${input}: ${(err as Error).message}`, { cause: err });
+    throw new StorepulseError('INPUT', `cannot read ${input}: ${errorMessage(err)}`, { cause: err });
   }
   let magic = sniff(head.subarray(0, headLen));
   const ext = /\.(gz|gzip|zip)$/i.exec(input)?.[1]?.toLowerCase();
@@ -145,7 +145,7 @@ async function openZip(input: string, base: string): Promise<OpenedInput> {
   try {
     zip = await yauzl.openPromise(input, { autoClose: false, strictFileNames: false });
   } catch (err) {
-    throw new StorepulseError('INPUT', `${base} is not a readable zip archive: ${(err as Error).message}`, {
+    throw new StorepulseError('INPUT', `${base} is not a readable zip archive: ${errorMessage(err)}`, {
       cause: err,
     });
   }
@@ -207,7 +207,7 @@ async function openZip(input: string, base: string): Promise<OpenedInput> {
   } catch (err) {
     if (zip.isOpen) zip.close();
     if (err instanceof StorepulseError) throw err;
-    throw new StorepulseError('INPUT', `${base}: corrupt zip archive: ${(err as Error).message}`, {
+    throw new StorepulseError('INPUT', `${base}: corrupt zip archive: ${errorMessage(err)}`, {
       cause: err,
     });
   }
@@ -276,7 +276,7 @@ export async function openStream(source: Readable, name: string): Promise<Opened
   try {
     head = await peek(source, 4);
   } catch (err) {
-    throw new StorepulseError('INPUT', `cannot read ${name}: ${(err as Error).message}`, { cause: err });
+    throw new StorepulseError('INPUT', `cannot read ${name}: ${errorMessage(err)}`, { cause: err });
   }
   const magic = sniff(head);
   if (typeof magic === 'object') throw unsupported(name, magic.unsupported);

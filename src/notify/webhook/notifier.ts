@@ -7,7 +7,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Alert, Severity } from '../../core/alert.js';
-import { StorepulseError } from '../../core/errors.js';
+import { StorepulseError, errorMessage } from '../../core/errors.js';
 import {
   deliveryId,
   type Notifier,
@@ -152,5 +152,5 @@ export class WebhookNotifier implements Notifier {
 function describeFetchError(err: unknown): string {
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
-  return err instanceof Error ? err.message : String(err);
+  return errorMessage(err);
 }

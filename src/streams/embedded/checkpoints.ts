@@ -6,7 +6,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { StorepulseError } from '../../core/errors.js';
+import { StorepulseError, errorMessage } from '../../core/errors.js';
 import type { Checkpoint, CheckpointStore } from '../../stores/types.js';
 import { isTempName, writeFileAtomic } from '../../fs/files.js';
 import { ioError } from './segment.js';
@@ -69,7 +69,7 @@ export class FileCheckpointStore implements CheckpointStore {
     try {
       stored = JSON.parse(text) as StoredCheckpoint;
     } catch (err) {
-      throw new StorepulseError('STATE', `checkpoint ${file} is not valid JSON: ${(err as Error).message}`);
+      throw new StorepulseError('STATE', `checkpoint ${file} is not valid JSON: ${errorMessage(err)}`);
     }
     const positions = stored?.positions;
     if (typeof positions !== 'object' || positions === null || typeof stored.updatedAt !== 'number') {

@@ -1,7 +1,7 @@
 /** The stream's metadata file `<dir>/stream.json` and its sealed marker `<dir>/sealed`. */
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { StorepulseError } from '../../core/errors.js';
+import { StorepulseError, errorMessage } from '../../core/errors.js';
 import { shardIdOf } from '../types.js';
 import { fsyncDir, writeFileAtomic } from '../../fs/files.js';
 import { FORMAT_VERSION } from './format.js';
@@ -36,7 +36,7 @@ export async function readMeta(dir: string): Promise<StreamMeta | undefined> {
   try {
     meta = JSON.parse(text) as StreamMeta;
   } catch (err) {
-    throw new StorepulseError('STATE', `${file} is not valid JSON: ${(err as Error).message}`);
+    throw new StorepulseError('STATE', `${file} is not valid JSON: ${errorMessage(err)}`);
   }
   if (meta?.formatVersion !== FORMAT_VERSION) {
     throw new StorepulseError(

@@ -6,7 +6,7 @@
  */
 import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { StorepulseError } from '../../core/errors.js';
+import { StorepulseError, errorMessage } from '../../core/errors.js';
 import { FrameDecoder, formatSeq } from './format.js';
 
 const SEGMENT_RE = /^(\d{20})\.seg$/;
@@ -124,5 +124,5 @@ export async function fileSize(file: string): Promise<number> {
 }
 
 export function ioError(what: string, err: unknown): StorepulseError {
-  return new StorepulseError('IO', `${what}: ${(err as Error).message}`, { cause: err });
+  return new StorepulseError('IO', `${what}: ${errorMessage(err)}`, { cause: err });
 }

@@ -5,7 +5,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { StorepulseError } from '../../core/errors.js';
+import { StorepulseError, errorMessage } from '../../core/errors.js';
 import { evenRanges, type HashKeyRange, shardChooser } from '../../core/shard.js';
 import {
   type DurableStream,
@@ -146,7 +146,7 @@ export class EmbeddedStream implements DurableStream {
 
   private fail(err: unknown): void {
     this.failure ??= err as Error;
-    this.opts.log(`stream ${this.name}: ${(err as Error).message}`);
+    this.opts.log(`stream ${this.name}: ${errorMessage(err)}`);
   }
 
   async listShards(): Promise<ShardInfo[]> {
