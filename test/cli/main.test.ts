@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteAlertStore } from '../../src/stores/sqlite/alert-store.js';
 import { CLI, generateCsv, storepulse } from '../helpers/cli.js';
-import { testAlert } from '../notify/alerts.js';
+import { testAlert } from '../helpers/alerts.js';
 
 let dir: string;
 let csv: string;

@@ -111,7 +111,7 @@ describe('EMF metrics', () => {
       alert_id: a[0]!.id,
       key_type: 'user',
       key: '541312140',
-      window_start: '2019-10-01T00:00:10.000Z',
+      window_start: a[0]!.window_start,
     });
     expect(JSON.parse(got[1]!)).toMatchObject({
       user_id: '2',

@@ -1,28 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Alert, alertId, type KeyType, type Severity } from '../../src/core/alert.js';
 import { PrometheusMetrics } from '../../src/metrics/prometheus/metrics.js';
 import { escapeLabelValue } from '../../src/metrics/prometheus/registry.js';
-
-function alert(rule: string, severity: Severity, count: number, keyType: KeyType = 'user', key = '7'): Alert {
-  const start = '2019-10-01T00:00:10.000Z';
-  return {
-    id: alertId(rule, keyType, key, Date.parse(start)),
-    rule,
-    severity,
-    key_type: keyType,
-    key,
-    user_id: keyType === 'user' ? Number(key) : null,
-    window_start: start,
-    window_end: '2019-10-01T00:00:20.000Z',
-    count,
-    score: count / 5,
-    first_seen: start,
-    last_seen: start,
-    detected_event_time: start,
-    detected_at: '2026-11-27T00:00:00.000Z',
-    evidence: {},
-  };
-}
+import { alert } from '../helpers/alerts.js';
 
 interface Sample {
   name: string;
@@ -78,12 +57,12 @@ describe('Prometheus metrics', () => {
     expect(port).toBeGreaterThan(0);
     expect(metrics.port).toBe(port);
     metrics.recordAlerts([
-      alert('reference-user-rate', 'medium', 6),
-      alert('reference-user-rate', 'high', 14, 'user', '8'),
+      alert(7, 6, { rule: 'reference-user-rate', severity: 'medium' }),
+      alert(8, 14, { rule: 'reference-user-rate', severity: 'high' }),
     ]);
     metrics.recordAlerts([
-      alert('reference-user-rate', 'high', 11, 'user', '9'),
-      alert('spike', 'low', 900, 'global', 'all'),
+      alert(9, 11, { rule: 'reference-user-rate', severity: 'high' }),
+      alert(null, 900, { rule: 'spike', severity: 'low', key: 'all' }),
     ]);
     metrics.recordProgress({ events: 1000, late: 3, rejected: 2, alerts: 5 });
     metrics.recordProgress({ events: 2500, late: 4, rejected: 2, alerts: 6 });
@@ -126,7 +105,7 @@ describe('Prometheus metrics', () => {
     expect(escapeLabelValue('a\\b"c\nd')).toBe('a\\\\b\\"c\\nd');
     metrics = new PrometheusMetrics({ port: 0 });
     const rule = 'odd "rule" \\ with\na line break, {braces}=';
-    metrics.recordAlerts([alert(rule, 'high', 12)]);
+    metrics.recordAlerts([alert(7, 12, { rule: rule, severity: 'high' })]);
     const port = await metrics.listen();
     const { samples } = parse(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
     expect(value(samples, 'storepulse_alerts_total', { rule, severity: 'high' })).toBe(1);

@@ -19,7 +19,7 @@ import { signWebhook, WebhookNotifier } from '../../src/notify/webhook/notifier.
 import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
 import { type SnsEmulator, startSnsEmulator } from '../helpers/sns.js';
 import { startWebhookReceiver, verifySignature, type WebhookReceiver } from '../helpers/webhook-receiver.js';
-import { testAlert } from './alerts.js';
+import { testAlert } from '../helpers/alerts.js';
 
 const SECRET = 'test-shared-secret';
 const CREDENTIALS = { accessKeyId: 'x', secretAccessKey: 'y' };

@@ -24,7 +24,7 @@ import { WebhookNotifier } from '../../src/notify/webhook/notifier.js';
 import { SqliteOutboxStore } from '../../src/stores/sqlite/outbox-store.js';
 import { runTsChild } from '../helpers/ts-child.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
-import { testAlert, waitFor } from './alerts.js';
+import { testAlert, waitFor } from '../helpers/alerts.js';
 
 const SECRET = 'outbox-test-secret';
 const FAST = { baseDelayMs: 5, maxDelayMs: 40 } as const;
