@@ -78,7 +78,7 @@ function floorDiv(v: bigint, by: bigint): bigint {
  * DECIMAL → number; TIMESTAMP (any precision, with or without zone) → ISO-8601 UTC string;
  * DATE → `YYYY-MM-DD`; lists, structs and maps → arrays and objects; anything else → its text form.
  */
-export function toPlain(v: DuckDBValue): unknown {
+function toPlain(v: DuckDBValue): unknown {
   if (v === null || typeof v === 'boolean' || typeof v === 'string') return v;
   if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
   if (typeof v === 'bigint') return bigintToPlain(v);

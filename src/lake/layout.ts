@@ -13,7 +13,7 @@ import { StorepulseError, errorMessage } from '../core/errors.js';
 
 export const EVENTS_TABLE = 'events';
 export const PARTITION_KEY = 'event_date';
-export const STAGING_DIR = '_staging';
+const STAGING_DIR = '_staging';
 export const PROGRESS_DIR = '_progress';
 
 export function eventsDir(lakeDir: string): string {

@@ -53,7 +53,7 @@ export interface LakeSummary {
   partitions: string[];
 }
 
-export const DEFAULT_FLUSH_ROWS = 200_000;
+const DEFAULT_FLUSH_ROWS = 200_000;
 
 /** The range of a JS Date, well inside DuckDB's TIMESTAMP range. */
 const MAX_EPOCH_MS = 8.64e15;

@@ -33,7 +33,7 @@ export function deliveryId(alertId: string, notifier: string): string {
   return `${alertId}:${notifier}`;
 }
 
-export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { low: 0, medium: 1, high: 2 };
+const SEVERITY_RANK: Readonly<Record<Severity, number>> = { low: 0, medium: 1, high: 2 };
 
 export const DEFAULT_MIN_SEVERITY: Severity = 'high';
 

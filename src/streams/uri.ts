@@ -79,7 +79,7 @@ function kinesisParams(
 }
 
 /** Where the embedded log keeps a stream. */
-export function embeddedStreamDir(dataDir: string, name: string): string {
+function embeddedStreamDir(dataDir: string, name: string): string {
   return path.join(dataDir, 'streams', name);
 }
 

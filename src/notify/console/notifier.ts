@@ -3,10 +3,6 @@ import type { Alert, Severity } from '../../core/alert.js';
 import { deliveryId, type Notifier, DEFAULT_MIN_SEVERITY } from '../types.js';
 import { alertSummary } from '../format.js';
 
-export function formatAlertLine(a: Alert): string {
-  return alertSummary(a);
-}
-
 export interface ConsoleNotifierOptions {
   /** Default 'console'. */
   name?: string;

@@ -33,7 +33,7 @@ export interface SmtpNotifierOptions {
   tls?: SMTPTransportOptions['tls'];
 }
 
-export function emailSubject(a: Alert): string {
+function emailSubject(a: Alert): string {
   return `[${a.severity.toUpperCase()}] storepulse: ${a.rule} ${a.key_type} ${a.key}`;
 }
 

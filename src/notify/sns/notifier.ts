@@ -50,14 +50,14 @@ export interface SnsNotifierOptions {
 }
 
 /** Subject: at most 100 printable ASCII characters. */
-export function snsSubject(a: Alert): string {
+function snsSubject(a: Alert): string {
   return `[${a.severity.toUpperCase()}] storepulse: ${a.rule} ${a.key_type} ${a.key}`
     .replace(/[^\x20-\x7e]/g, '?')
     .slice(0, 100);
 }
 
 /** The reference Lambda's message (user_id, num_actions_per_watermark) followed by every field. */
-export function snsMessage(a: Alert, delivery: string): string {
+function snsMessage(a: Alert, delivery: string): string {
   const who = a.user_id !== null ? `user_id ${a.user_id}` : `${a.key_type} ${a.key}`;
   return (
     `High severity incident: ${who} num_actions_per_watermark ${a.count} ` +

@@ -35,9 +35,9 @@ export interface WebhookNotifierOptions {
   now?: () => number;
 }
 
-export const SIGNATURE_HEADER = 'x-storepulse-signature';
-export const TIMESTAMP_HEADER = 'x-storepulse-timestamp';
-export const DELIVERY_HEADER = 'x-storepulse-delivery';
+const SIGNATURE_HEADER = 'x-storepulse-signature';
+const TIMESTAMP_HEADER = 'x-storepulse-timestamp';
+const DELIVERY_HEADER = 'x-storepulse-delivery';
 
 /** `sha256=<hex>` over `<timestamp>.<body>`: what the receiver recomputes and compares. */
 export function signWebhook(secret: string, timestamp: string, body: string): string {
@@ -45,7 +45,7 @@ export function signWebhook(secret: string, timestamp: string, body: string): st
 }
 
 /** Slack-compatible message: `text` is the fallback line, `blocks` the readable card. */
-export function webhookPayload(a: Alert, delivery: string): { text: string; blocks: unknown[] } {
+function webhookPayload(a: Alert, delivery: string): { text: string; blocks: unknown[] } {
   const field = (label: string, value: string) => ({ type: 'mrkdwn', text: `*${label}*\n${value}` });
   const blocks: unknown[] = [
     {

@@ -39,8 +39,8 @@ import { DEFAULT_DYNAMODB_TABLE } from './options.js';
 import { DETECT_DEFAULTS } from '../../core/rules/options.js';
 
 /** DynamoDB limits: BatchWriteItem 25 items (and 16 MB, which 25 items of at most 400 KB never reach), BatchGetItem 100 keys. */
-export const MAX_WRITE_BATCH = 25;
-export const MAX_GET_BATCH = 100;
+const MAX_WRITE_BATCH = 25;
+const MAX_GET_BATCH = 100;
 const ACTIVE_TIMEOUT_MS = 5 * 60_000;
 
 export interface DynamoAlertStoreOptions {

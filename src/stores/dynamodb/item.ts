@@ -12,7 +12,7 @@ import { StorepulseError } from '../../core/errors.js';
 export const PARTITION_KEY = 'ddb_partition_key';
 export const SORT_KEY = 'ddb_sort_key';
 /** DynamoDB's item size limit (names and values, UTF-8). */
-export const MAX_ITEM_BYTES = 400 * 1024;
+const MAX_ITEM_BYTES = 400 * 1024;
 
 export type Item = Record<string, AttributeValue>;
 export type ItemKey = { [PARTITION_KEY]: { S: string }; [SORT_KEY]: { N: string } };
@@ -23,7 +23,7 @@ export type ItemKey = { [PARTITION_KEY]: { S: string }; [SORT_KEY]: { N: string 
  * `global#<key>#appserver#<name>`. The prefixes never meet, so a session id can never land in a
  * user's partition.
  */
-export function partitionKey(a: Alert, appServer: string): string {
+function partitionKey(a: Alert, appServer: string): string {
   if (a.key_type === 'user') return referencePartitionKey(a.user_id ?? a.key, appServer);
   return `${a.key_type}#${a.key}#appserver#${appServer}`;
 }
@@ -103,7 +103,7 @@ export function toItem(a: Alert, appServer: string): Item {
 }
 
 /** An upper bound of DynamoDB's item size: names plus values in UTF-8, numbers as their text. */
-export function itemBytes(item: Item): number {
+function itemBytes(item: Item): number {
   let n = 0;
   for (const [name, v] of Object.entries(item)) {
     n += Buffer.byteLength(name, 'utf8');

@@ -25,7 +25,7 @@ export function encodeConsumer(name: string): string {
   return out;
 }
 
-export function decodeConsumer(encoded: string): string | undefined {
+function decodeConsumer(encoded: string): string | undefined {
   if (!/^(?:[a-z0-9_-]|%[0-9A-F]{2})+$/.test(encoded)) return undefined;
   try {
     return decodeURIComponent(encoded);

@@ -13,10 +13,10 @@ import { StorepulseError } from '../../core/errors.js';
 import { frameCrc } from './crc32.js';
 
 export const FORMAT_VERSION = 1;
-export const HEADER_BYTES = 8;
+const HEADER_BYTES = 8;
 /** Sequence number, arrival time, key length, flags. */
-export const FIXED_PAYLOAD_BYTES = 20;
-export const FRAME_OVERHEAD = HEADER_BYTES + FIXED_PAYLOAD_BYTES;
+const FIXED_PAYLOAD_BYTES = 20;
+const FRAME_OVERHEAD = HEADER_BYTES + FIXED_PAYLOAD_BYTES;
 /** Kinesis's limits: keys of 1-256 characters; records of at most 10 MiB (we allow a little more). */
 export const MAX_KEY_CHARS = 256;
 export const MAX_DATA_BYTES = 16 * 1024 * 1024;

@@ -8,7 +8,7 @@ import { FORMAT_VERSION } from './format.js';
 import { MAX_SHARDS } from './options.js';
 import { ioError, listSegments, shardDir } from './segment.js';
 
-export const META_NAME = 'stream.json';
+const META_NAME = 'stream.json';
 
 export interface StreamMeta {
   formatVersion: number;
@@ -18,7 +18,7 @@ export interface StreamMeta {
   createdAt: string;
 }
 
-export function metaFile(dir: string): string {
+function metaFile(dir: string): string {
   return path.join(dir, META_NAME);
 }
 

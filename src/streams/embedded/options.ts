@@ -65,7 +65,7 @@ export const embeddedStreamTunables = {
 
 const required = 'required (a non-empty string)';
 
-export const embeddedStreamOptionsSchema = z.object({
+const embeddedStreamOptionsSchema = z.object({
   dir: z.string({ error: required }).min(1, required),
   name: z.string({ error: required }).min(1, required),
   mode: z.enum(['write', 'read'], { error: "must be 'write' or 'read'" }),

@@ -35,7 +35,7 @@ export interface ShardReaderContext {
   closed: AbortSignal;
 }
 
-export const DEFAULT_READ_LIMIT = 10_000;
+const DEFAULT_READ_LIMIT = 10_000;
 /** While caught up, an empty batch at most this often, so that consumers can tell the shard is live. */
 const HEARTBEAT_MS = 1000;
 

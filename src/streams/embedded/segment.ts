@@ -4,7 +4,7 @@
  * sequence number after its last record. Only the newest segment of a shard is ever appended to;
  * once a newer one exists, the older is final ("sealed").
  */
-import { open, readdir, stat } from 'node:fs/promises';
+import { open, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { StorepulseError, errorMessage } from '../../core/errors.js';
 import { FrameDecoder, formatSeq } from './format.js';
@@ -17,7 +17,7 @@ const SEGMENT_RE = /^(\d{20})\.seg$/;
  */
 export const READ_CHUNK = 256 * 1024;
 /** Scans (recovery, positioning, stats) build no records and read bigger chunks. */
-export const SCAN_CHUNK = 4 * 1024 * 1024;
+const SCAN_CHUNK = 4 * 1024 * 1024;
 
 export interface SegmentRef {
   /** Sequence number of its first record (also its name). */
@@ -117,10 +117,6 @@ export async function scanSegment(
   } finally {
     await fh.close();
   }
-}
-
-export async function fileSize(file: string): Promise<number> {
-  return (await stat(file)).size;
 }
 
 export function ioError(what: string, err: unknown): StorepulseError {

@@ -14,10 +14,10 @@ import { awsCall, type AwsTarget, PartialBatchError, retryableAwsCode } from '..
 import { StorepulseError } from '../../core/errors.js';
 import type { PutEntry, PutResult } from '../types.js';
 
-export const MAX_RECORDS_PER_PUT = 500;
-export const MAX_BYTES_PER_PUT = 5 * 1024 * 1024;
-export const MAX_RECORD_BYTES = 1024 * 1024;
-export const MAX_PARTITION_KEY_CHARS = 256;
+const MAX_RECORDS_PER_PUT = 500;
+const MAX_BYTES_PER_PUT = 5 * 1024 * 1024;
+const MAX_RECORD_BYTES = 1024 * 1024;
+const MAX_PARTITION_KEY_CHARS = 256;
 
 const encoder = new TextEncoder();
 

@@ -17,7 +17,7 @@ import { StorepulseError } from '../../core/errors.js';
 import { sleep } from '../../core/sleep.js';
 import type { ReadShardOptions, ShardRead, StartPosition, StreamRecord } from '../types.js';
 
-export const MAX_GET_RECORDS = 10_000;
+const MAX_GET_RECORDS = 10_000;
 /** Expired iterators in a row before giving up (each re-acquire yields a fresh, five-minute one). */
 const MAX_EXPIRED_IN_A_ROW = 3;
 

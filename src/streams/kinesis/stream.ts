@@ -89,7 +89,7 @@ export async function openKinesisStream(opts: KinesisStreamOptions): Promise<Kin
   return stream;
 }
 
-export class KinesisStream implements DurableStream {
+class KinesisStream implements DurableStream {
   private readonly pollMs: number;
   private readonly target: AwsTarget;
   private readonly ownsClient: boolean;

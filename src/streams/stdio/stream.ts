@@ -6,7 +6,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { PutEntry, PutResult, ShardBatch, StreamReader, StreamRecord, StreamWriter } from '../types.js';
 
-export const PIPE_SHARD = 'shardId-pipe';
+const PIPE_SHARD = 'shardId-pipe';
 
 export class PipeWriter implements StreamWriter {
   readonly name = 'stdout';
