@@ -250,7 +250,8 @@ export function register(program: Command): void {
         );
         if (exhausted && readStats && readStats.valid === 0) throw noValidRowError(readStats);
       } catch (err) {
-        failed = true;
+        // The abort a stop causes in the reader is the stop, not a failure.
+        failed = !(stop.signal.aborted && (err as Error)?.name === 'AbortError');
         throw err;
       } finally {
         // The end of a replay seals the embedded log, and so does a failure: its readers end once

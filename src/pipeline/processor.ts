@@ -115,9 +115,9 @@ export async function runProcessor(opts: ProcessorOptions): Promise<ProcessorSta
     const t = now();
     clock.heard(batch.shardId, newest, t);
     const wm = clock.watermark(opts.reader.shardIds(), t);
-    if (wm !== undefined) ready.push(...order.release(wm));
+    if (wm !== undefined) append(ready, order.release(wm));
     const { alerts } = detector.add(ready);
-    if (wm !== undefined) alerts.push(...detector.advance(wm));
+    if (wm !== undefined) append(alerts, detector.advance(wm));
     await actions.push(alerts);
     stats.detector = detector.getStats();
     if (checkpoints?.due(batch.records.length)) await paused(() => checkpoints.take());
@@ -175,6 +175,14 @@ function newestTime(events: readonly ClickEvent[], detector: Detector): number {
   let newest = -Infinity;
   for (const e of events) newest = Math.max(newest, detector.timeOf(e) ?? -Infinity);
   return newest;
+}
+
+/**
+ * Appends in a loop: `push(...items)` passes every item as an argument, and a backlog released at
+ * once (a shard silent for a while, hundreds of thousands of events) exceeds the call stack.
+ */
+function append<T>(to: T[], items: readonly T[]): void {
+  for (const x of items) to.push(x);
 }
 
 function totals(s: ProcessorStats) {

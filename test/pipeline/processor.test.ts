@@ -125,4 +125,39 @@ describe('runProcessor', () => {
     expect(last.newest).toEqual({ [A]: ev(1, 3000).event_time });
     expect(last.pending).toEqual([]);
   });
+
+  it('releases a backlog of hundreds of thousands of events held for a silent shard at once', async () => {
+    // Shard A's events wait for shard B, which speaks only after them: then all go to detection.
+    const B = 'shardId-000000000001';
+    const held = 300_000;
+    const big: ShardBatch = {
+      shardId: A,
+      records: Array.from({ length: held }, (_, i) => ({
+        shardId: A,
+        sequenceNumber: String(i + 1),
+        partitionKey: 'k',
+        data: encodeRecord(ev(i % 5000, i)),
+        arrivalTime: 0,
+      })),
+    };
+    const late: ShardBatch = {
+      shardId: B,
+      records: [
+        {
+          shardId: B,
+          sequenceNumber: '1',
+          partitionKey: 'k',
+          data: encodeRecord(ev(1, held + 60_000)),
+          arrivalTime: 0,
+        },
+      ],
+    };
+    const stats = await runProcessor({
+      reader: reader([big, late]),
+      detect: REFERENCE_ONLY,
+      store: memoryStore(),
+    });
+    expect(stats.events).toBe(held + 1);
+    expect(stats.detector.events).toBe(held + 1);
+  });
 });
