@@ -4,7 +4,6 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -19,6 +18,7 @@ import {
   retryableAwsCode,
 } from '../../src/aws/sdk.js';
 import { StorepulseError } from '../../src/core/errors.js';
+import { freePort } from '../helpers/ports.js';
 
 /** An error shaped like the SDK's: a name, a message, and the HTTP status when there was an answer. */
 const sdkError = (name: string, message: string, status?: number) =>
@@ -30,17 +30,6 @@ const sdkError = (name: string, message: string, status?: number) =>
 /** A Node socket error as the SDK passes it on. */
 const networkError = (code: string, message: string) =>
   Object.assign(new Error(message), { code, $metadata: { attempts: 1 } });
-
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('awsError', () => {
   it('names the call, the resource, the AWS error and the retries; throttling is retryable', () => {
@@ -184,7 +173,7 @@ describe('awsClient', () => {
   });
 
   it('turns SDK retries off, so that storepulse retries are the only ones, and names the endpoint', async () => {
-    const endpoint = `http://127.0.0.1:${await closedPort()}`;
+    const endpoint = `http://127.0.0.1:${await freePort()}`;
     const client = awsClient(DynamoDBClient, {
       region: 'us-east-1',
       endpoint,

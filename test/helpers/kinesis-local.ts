@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from './ports.js';
 
 export interface KinesisLocal {
   /** Plain-HTTP endpoint, e.g. http://127.0.0.1:40123. */
@@ -32,18 +33,6 @@ net.Server.prototype.listen = function (...args) {
   return listen.apply(this, args);
 };
 `;
-
-/** A port that was free a moment ago (the OS picks it; we release it for the emulator to bind). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -4,7 +4,6 @@
  * run time. Each backend must deliver the same alert with its fields and the stable delivery id, keep
  * a batch in order, and classify failures as retryable or permanent where the backend can fail.
  */
-import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -20,6 +19,7 @@ import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
 import { type SnsEmulator, startSnsEmulator } from '../helpers/sns.js';
 import { startWebhookReceiver, verifySignature, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { testAlert } from '../helpers/alerts.js';
+import { freePort } from '../helpers/ports.js';
 
 const SECRET = 'test-shared-secret';
 const CREDENTIALS = { accessKeyId: 'x', secretAccessKey: 'y' };
@@ -46,18 +46,6 @@ interface Harness {
 interface Backend {
   name: string;
   start(): Promise<Harness>;
-}
-
-/** A loopback port that nothing listens on (the OS picked it a moment ago, and it was released). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const backends: Backend[] = [
@@ -191,7 +179,7 @@ describe.each(backends)('notifier conformance: $name', (backend) => {
 
   it('says a failure is retryable when the endpoint cannot be reached', async (ctx) => {
     if (!h.unreachable) return ctx.skip();
-    const n = h.unreachable(await closedPort());
+    const n = h.unreachable(await freePort());
     try {
       const err = await n.notify([testAlert(5)]).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(NotifyError);
@@ -386,7 +374,7 @@ describe('sns specifics', () => {
   });
 
   it('says which endpoint it could not reach, and why', async () => {
-    const endpoint = `http://127.0.0.1:${await closedPort()}`;
+    const endpoint = `http://127.0.0.1:${await freePort()}`;
     const n = new SnsNotifier({ endpoint, region: 'us-east-1', credentials: CREDENTIALS });
     const err = await n.notify([testAlert(14)]).catch((e: unknown) => e);
     await n.close();

@@ -4,7 +4,6 @@
  * tests wait for outcomes, never for timings.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -25,20 +24,10 @@ import { SqliteOutboxStore } from '../../src/stores/sqlite/outbox-store.js';
 import { runTsChild } from '../helpers/ts-child.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { testAlert, waitFor } from '../helpers/alerts.js';
+import { freePort } from '../helpers/ports.js';
 
 const SECRET = 'outbox-test-secret';
 const FAST = { baseDelayMs: 5, maxDelayMs: 40 } as const;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const alerts = (from: number, n: number): Alert[] => Array.from({ length: n }, (_, i) => testAlert(from + i));
 const ids = (list: readonly Alert[], notifier = 'webhook') => list.map((a) => deliveryId(a.id, notifier));

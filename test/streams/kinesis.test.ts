@@ -38,6 +38,7 @@ import { SqliteCheckpointStore } from '../../src/stores/sqlite/checkpoint-store.
 import { StreamConsumer } from '../../src/streams/consumer.js';
 import { parseStreamUri } from '../../src/streams/uri.js';
 import { type KinesisLocal, startKinesisLocal } from '../helpers/kinesis-local.js';
+import { freePort } from '../helpers/ports.js';
 
 const CREDENTIALS = { accessKeyId: 'x', secretAccessKey: 'x' };
 /** 300 category ids, as the reference simulator uses for partition keys. */
@@ -131,18 +132,6 @@ describe('kinesis:// stream URIs', () => {
   });
 });
 
-/** A loopback port that nothing listens on (the OS picked it a moment ago, and it was released). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 describe('Kinesis endpoint that does not answer as Kinesis', () => {
   /** What opening a stream there fails with (after two retries). */
   async function failure(endpoint: string): Promise<unknown> {
@@ -165,7 +154,7 @@ describe('Kinesis endpoint that does not answer as Kinesis', () => {
   }
 
   it('names the endpoint, the network error code and the retries when nothing listens', async () => {
-    const endpoint = `http://127.0.0.1:${await closedPort()}`;
+    const endpoint = `http://127.0.0.1:${await freePort()}`;
     const err = await failure(endpoint);
     expect(err).toBeInstanceOf(StorepulseError);
     expect((err as StorepulseError).message).toBe(
