@@ -121,7 +121,7 @@ async function readAlertStore(file: string, ctx: Context): Promise<ScoredAlert[]
 
 export interface DataScan {
   /** The file's distinct user ids: only alerts on them are scored. */
-  population: Population & { users: ReadonlySet<number> };
+  population: Population;
   /** The reference rule's alerts over the file; null when not asked for. */
   reference: ScoredAlert[] | null;
 }
@@ -330,8 +330,10 @@ function formatScope(r: EvaluationReport, fix = ''): string {
   const leftOut = (s: SystemScore) =>
     `${s.left_out.alerts.toLocaleString('en-US')} alerts on ${s.left_out.users.toLocaleString('en-US')} users (${s.name})`;
   const systems = r.systems.reference ? [r.systems.storepulse, r.systems.reference] : [r.systems.storepulse];
-  const users = p.users === null ? 'the users' : `the ${p.users.toLocaleString('en-US')} users`;
-  return `scored: alerts on ${users} of ${p.source}; left out, as not in it: ${systems.map(leftOut).join(', ')}`;
+  return (
+    `scored: alerts on the ${p.users.toLocaleString('en-US')} users of ${p.source}; left out, as not in ` +
+    `it: ${systems.map(leftOut).join(', ')}`
+  );
 }
 
 function formatTargets(r: EvaluationReport): string {

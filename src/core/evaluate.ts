@@ -39,8 +39,7 @@ export type ScoredAlert = Pick<
 export interface Population {
   /** Where the users come from, for the report (the data file). */
   source: string;
-  /** The user ids (the report gives their number), or a membership test. */
-  users: ReadonlySet<number> | ((userId: number) => boolean);
+  users: ReadonlySet<number>;
 }
 
 export interface Targets {
@@ -216,9 +215,6 @@ export function scoreSystem(
   population?: Population,
 ): SystemScore {
   const owners = sessionOwners(labels);
-  const users = population?.users;
-  const inPopulation: (userId: number) => boolean =
-    users === undefined ? () => true : typeof users === 'function' ? users : (u) => users.has(u);
   const leftOutUsers = new Set<number>();
   let leftOutAlerts = 0;
   const alerts: { a: ScoredAlert; key: number | string | null }[] = [];
@@ -227,7 +223,7 @@ export function scoreSystem(
     // No user id to test (a session in no label): kept as a flagged human, as without a population,
     // since leaving it out would let a source hide false positives by omitting user_id (storepulse's
     // own alerts always carry it).
-    if (typeof key !== 'number' || inPopulation(key)) alerts.push({ a, key });
+    if (typeof key !== 'number' || !population || population.users.has(key)) alerts.push({ a, key });
     else {
       leftOutAlerts++;
       leftOutUsers.add(key);
@@ -378,10 +374,10 @@ export interface EvaluationReport {
   targets: Targets;
   human_users: number | null;
   /**
-   * Whose alerts were scored: the users of `source` (`users` is their number, null for a membership
-   * test). Null when unknown: then every flagged user that is not a labelled attacker counts as a human.
+   * Whose alerts were scored: the `users` (their number) of `source`. Null when unknown: then every
+   * flagged user that is not a labelled attacker counts as a human.
    */
-  population: { source: string; users: number | null } | null;
+  population: { source: string; users: number } | null;
   systems: { storepulse: SystemScore; reference: SystemScore | null };
   checks: { storepulse: TargetCheck[]; reference: TargetCheck[] | null };
   /** storepulse meets every target. */
@@ -404,13 +400,7 @@ export function evaluate(
   return {
     targets,
     human_users: labels.human_users ?? null,
-    population:
-      population === undefined
-        ? null
-        : {
-            source: population.source,
-            users: typeof population.users === 'function' ? null : population.users.size,
-          },
+    population: population ? { source: population.source, users: population.users.size } : null,
     systems: { storepulse: sp, reference: ref },
     checks,
     passed: checks.storepulse.every((c) => c.pass),

@@ -191,7 +191,7 @@ describe('storepulse evaluate', () => {
     // The reference rule ran over the data file in the same pass: nothing of it is left out.
     expect(report.reference_source).toContain('reference rule run over');
     expect(report.systems.reference!.left_out).toEqual({ alerts: 0, users: 0 });
-    const users = report.population!.users!.toLocaleString('en-US');
+    const users = report.population!.users.toLocaleString('en-US');
     const text = evaluateIn();
     expect(text.stdout).toContain(
       `scored: alerts on the ${users} users of ${data}; left out, as not in it: ` +

@@ -197,12 +197,6 @@ describe('evaluate: scoring alerts against labels', () => {
     expect(mixed.overall.precision).toBeCloseTo(3 / 5);
     expect(mixed.global.alerts).toBe(1);
     expect(mixed.unattributed_session_alerts).toBe(1);
-    // A membership test does the same.
-    const byTest = scoreSystem('x', labels, [...ours, ...others], {
-      source: 'gen.csv',
-      users: (u) => users.has(u),
-    });
-    expect(byTest.left_out).toEqual({ alerts: 3, users: 2 });
 
     const r = evaluate(labels, [...ours, ...others], [alert({ rule: REFERENCE_RULE, user_id: 7001 })], {
       population,
@@ -212,9 +206,6 @@ describe('evaluate: scoring alerts against labels', () => {
     expect(r.systems.reference!.left_out).toEqual({ alerts: 1, users: 1 });
     expect(r.systems.reference!.overall.users_flagged).toBe(0);
     expect(evaluate(labels, ours, null).population).toBeNull();
-    expect(
-      evaluate(labels, ours, null, { population: { ...population, users: () => true } }).population,
-    ).toEqual({ source: 'gen.csv', users: null });
   });
 
   it('reads stored alerts and stream-2 records, and says why a record is not an alert', () => {
