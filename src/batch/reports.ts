@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StorepulseError, errorMessage } from '../core/errors.js';
+import { StorepulseError, errorMessage, ioError } from '../core/errors.js';
 import { eventsSource } from '../lake/catalog.js';
 import { type DuckDB, openDuckDB, plainRows } from '../lake/duckdb.js';
 import { emptyLakeError, listLakeFiles } from '../lake/layout.js';
@@ -120,9 +120,7 @@ async function openLake(lakeDir: string): Promise<DuckDB> {
     await db.connection.run(`CREATE VIEW events AS SELECT * FROM ${eventsSource(files)}`);
   } catch (err) {
     db.close();
-    throw new StorepulseError('IO', `cannot read the lake at ${dir}: ${errorMessage(err)}`, {
-      cause: err,
-    });
+    throw ioError(`cannot read the lake at ${dir}`, err);
   }
   return db;
 }

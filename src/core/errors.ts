@@ -37,3 +37,8 @@ export class StorepulseError extends Error {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** A file-system or network failure, as `what: <the system's message>`, keeping the original as cause. */
+export function ioError(what: string, err: unknown): StorepulseError {
+  return new StorepulseError('IO', `${what}: ${errorMessage(err)}`, { cause: err });
+}

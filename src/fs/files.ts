@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { StorepulseError, errorMessage } from '../core/errors.js';
+import { ioError } from '../core/errors.js';
 
 /** Puts `file`'s content on disk, e.g. before a rename makes it visible. */
 export async function syncFile(file: string): Promise<void> {
@@ -54,6 +54,6 @@ export async function writeFileAtomic(file: string, text: string): Promise<void>
     await fsyncDir(dir);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
-    throw new StorepulseError('IO', `cannot write ${file}: ${errorMessage(err)}`, { cause: err });
+    throw ioError(`cannot write ${file}`, err);
   }
 }

@@ -6,7 +6,7 @@
 import { closeSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { StorepulseError, errorMessage } from '../core/errors.js';
+import { StorepulseError, ioError } from '../core/errors.js';
 
 const LOCK_NAME = 'writer.lock';
 
@@ -64,7 +64,7 @@ export function acquireWriterLock(dir: string, thing: LockedThing): WriterLock {
       fd = openSync(file, 'wx', 0o644);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new StorepulseError('IO', `cannot create ${file}: ${errorMessage(err)}`, { cause: err });
+        throw ioError(`cannot create ${file}`, err);
       }
       const pid = readPid(file);
       if (pid !== undefined && (pid === process.pid || isAlive(pid))) throw lockedError(thing, file, pid);

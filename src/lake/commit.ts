@@ -11,7 +11,7 @@
  */
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { StorepulseError, errorMessage } from '../core/errors.js';
+import { StorepulseError, ioError } from '../core/errors.js';
 import { failpoint } from '../core/failpoint.js';
 import { syncFile, writeFileAtomic } from '../fs/files.js';
 import { eventsDir, partitionOf, progressDir, stagingDir } from './layout.js';
@@ -37,7 +37,7 @@ export interface StagedFlush {
 }
 
 export function lakeIoError(what: string, err: unknown): StorepulseError {
-  return new StorepulseError('IO', `lake writer: ${what}: ${errorMessage(err)}`, { cause: err });
+  return ioError(`lake writer: ${what}`, err);
 }
 
 /**

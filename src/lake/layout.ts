@@ -9,7 +9,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { StorepulseError, errorMessage } from '../core/errors.js';
+import { StorepulseError, ioError } from '../core/errors.js';
 
 export const EVENTS_TABLE = 'events';
 export const PARTITION_KEY = 'event_date';
@@ -53,7 +53,7 @@ async function readdirOrEmpty(dir: string): Promise<string[]> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return [];
-    throw new StorepulseError('IO', `cannot list ${dir}: ${errorMessage(err)}`, { cause: err });
+    throw ioError(`cannot list ${dir}`, err);
   }
 }
 

@@ -18,7 +18,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { LakeRecord } from './schema.js';
-import { StorepulseError, errorMessage } from '../core/errors.js';
+import { StorepulseError, ioError } from '../core/errors.js';
 import { EventBuffer } from './buffer.js';
 import { type LakeProgress, lakeIoError, publishFlush, readLakeProgress, recoverStaging } from './commit.js';
 import { type DuckDB, openDuckDB, sqlString } from './duckdb.js';
@@ -141,9 +141,7 @@ export class LakeWriter {
       await mkdir(eventsDir(lakeDir), { recursive: true });
       await mkdir(stagingDir(lakeDir), { recursive: true });
     } catch (err) {
-      throw new StorepulseError('IO', `cannot create the lake folder ${lakeDir}: ${errorMessage(err)}`, {
-        cause: err,
-      });
+      throw ioError(`cannot create the lake folder ${lakeDir}`, err);
     }
     const lock = acquireWriterLock(lakeDir, { what: `the lake at ${lakeDir}`, hint: opts.lockedHint });
     let db: DuckDB | undefined;

@@ -5,7 +5,7 @@
  */
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { StorepulseError, errorMessage } from '../core/errors.js';
+import { StorepulseError, ioError } from '../core/errors.js';
 import type { RejectReason } from '../core/row.js';
 
 /** Longest `raw` text kept in a dead-letter record (UTF-16 units); longer rows get `truncated: true`. */
@@ -75,9 +75,7 @@ export function createDeadLetterFile(file: string): DeadLetterSink {
       }
       writeSync(fd, text);
     } catch (err) {
-      throw new StorepulseError('IO', `cannot write dead-letter file ${file}: ${errorMessage(err)}`, {
-        cause: err,
-      });
+      throw ioError(`cannot write dead-letter file ${file}`, err);
     }
   };
 

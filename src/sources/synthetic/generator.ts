@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, constants as zlibConstants } from 'node:zlib';
-import { StorepulseError, errorMessage } from '../../core/errors.js';
+import { StorepulseError, ioError } from '../../core/errors.js';
 import { type ClickEvent, csvField } from '../../core/event.js';
 import { formatEventTime, isoUtc } from '../../core/time.js';
 import {
@@ -283,7 +283,7 @@ export async function generateToFile(
     else await pipeline(Readable.from(chunks(), { objectMode: false }), file);
   } catch (err) {
     if (err instanceof StorepulseError) throw err;
-    throw new StorepulseError('IO', `cannot write ${out}: ${errorMessage(err)}`, { cause: err });
+    throw ioError(`cannot write ${out}`, err);
   }
 
   const labels = labelsFrom(run);
@@ -319,9 +319,7 @@ export async function generateToFile(
       mkdirSync(path.dirname(path.resolve(labelsPath)), { recursive: true });
       await writeFile(labelsPath, `${JSON.stringify(file, null, 2)}\n`);
     } catch (err) {
-      throw new StorepulseError('IO', `cannot write ${labelsPath}: ${errorMessage(err)}`, {
-        cause: err,
-      });
+      throw ioError(`cannot write ${labelsPath}`, err);
     }
     summary.labelsPath = labelsPath;
   }

@@ -5,10 +5,10 @@
 import { closeSync, fdatasync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { mkdir, open, stat, truncate, unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { StorepulseError } from '../../core/errors.js';
+import { StorepulseError, ioError } from '../../core/errors.js';
 import { fsyncDir } from '../../fs/files.js';
 import { formatSeq } from './format.js';
-import { ioError, listSegments, scanSegment, segmentFile } from './segment.js';
+import { listSegments, scanSegment, segmentFile } from './segment.js';
 
 const fdatasyncAsync = promisify(fdatasync);
 

@@ -6,10 +6,9 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { StorepulseError, errorMessage } from '../../core/errors.js';
+import { StorepulseError, errorMessage, ioError } from '../../core/errors.js';
 import type { Checkpoint, CheckpointStore } from '../../stores/types.js';
 import { isTempName, writeFileAtomic } from '../../fs/files.js';
-import { ioError } from './segment.js';
 
 const SUFFIX = '.json';
 /** File names stay well under the usual 255-byte limit. */

@@ -1,12 +1,12 @@
 /** The stream's metadata file `<dir>/stream.json` and its sealed marker `<dir>/sealed`. */
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { StorepulseError, errorMessage } from '../../core/errors.js';
+import { StorepulseError, errorMessage, ioError } from '../../core/errors.js';
 import { shardIdOf } from '../types.js';
 import { fsyncDir, writeFileAtomic } from '../../fs/files.js';
 import { FORMAT_VERSION } from './format.js';
 import { MAX_SHARDS } from './options.js';
-import { ioError, listSegments, shardDir } from './segment.js';
+import { listSegments, shardDir } from './segment.js';
 
 const META_NAME = 'stream.json';
 

@@ -10,11 +10,11 @@
 import { existsSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
-import { StorepulseError } from '../../core/errors.js';
+import { StorepulseError, ioError } from '../../core/errors.js';
 import { sleep } from '../../core/sleep.js';
 import type { ReadShardOptions, ShardRead, StartPosition, StreamRecord } from '../types.js';
 import { FrameDecoder, parseSeq } from './format.js';
-import { ioError, listSegments, READ_CHUNK, scanSegment, segmentFile, segmentFor } from './segment.js';
+import { listSegments, READ_CHUNK, scanSegment, segmentFile, segmentFor } from './segment.js';
 
 /** What the embedded log adds to a shard read. */
 export interface EmbeddedShardRead extends ShardRead {

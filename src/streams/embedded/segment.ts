@@ -6,7 +6,7 @@
  */
 import { open, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { StorepulseError, errorMessage } from '../../core/errors.js';
+import { ioError } from '../../core/errors.js';
 import { FrameDecoder, formatSeq } from './format.js';
 
 const SEGMENT_RE = /^(\d{20})\.seg$/;
@@ -117,8 +117,4 @@ export async function scanSegment(
   } finally {
     await fh.close();
   }
-}
-
-export function ioError(what: string, err: unknown): StorepulseError {
-  return new StorepulseError('IO', `${what}: ${errorMessage(err)}`, { cause: err });
 }
