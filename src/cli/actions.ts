@@ -9,10 +9,12 @@ import type { AlertMetrics } from '../metrics/types.js';
 import { ConsoleNotifier } from '../notify/console/notifier.js';
 import { Outbox } from '../notify/outbox.js';
 import type { Notifier } from '../notify/types.js';
+import type { JourneyTarget } from '../pipeline/journey-feed.js';
 import type { AlertStore } from '../stores/types.js';
 import { SqliteAlertStore } from '../stores/sqlite/alert-store.js';
+import { SqliteRollupStore } from '../stores/sqlite/rollup-store.js';
 import type { Context } from './context.js';
-import { alertStorePath } from './paths.js';
+import { alertStorePath, journeyStorePath } from './paths.js';
 
 /** The configured alert store (SQLite in the data folder by default; DynamoDB loads its SDK only when chosen). */
 export async function openAlertStore(ctx: Context): Promise<AlertStore> {
@@ -32,6 +34,20 @@ export async function openAlertStore(ctx: Context): Promise<AlertStore> {
   });
   await store.open();
   return store;
+}
+
+/** The live journey rollups' store (`journey.sqlite` in the data folder), unless the config turns them off. */
+export function openJourney(ctx: Context, enabled = true): JourneyTarget | undefined {
+  if (!enabled || !ctx.config.journey.enabled) return undefined;
+  mkdirSync(ctx.dataDir, { recursive: true });
+  const file = journeyStorePath(ctx);
+  try {
+    return { store: new SqliteRollupStore(file), config: ctx.config.journey };
+  } catch (err) {
+    throw new StorepulseError('INPUT', `${file} is not a storepulse journey store: ${errorMessage(err)}`, {
+      cause: err,
+    });
+  }
 }
 
 /** A SQLite alert store, or a one-line error naming the file when it is not one (corrupt, another file). */

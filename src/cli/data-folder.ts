@@ -15,7 +15,7 @@ import type { Context } from './context.js';
 
 const DEMO_MARKER = '.storepulse-demo';
 /** What a run leaves in a data folder. */
-const RUN_STATE = ['lake', 'alerts.sqlite', 'outbox.sqlite', 'streams'] as const;
+const RUN_STATE = ['lake', 'alerts.sqlite', 'outbox.sqlite', 'journey.sqlite', 'streams'] as const;
 const WHERE = 'check --data-dir (or STOREPULSE_DATA_DIR)';
 
 function held(dataDir: string): string[] {
@@ -86,7 +86,11 @@ export function checkDemoFolder(ctx: Context): void {
 /** Deletes the previous demo's lake, alerts and outbox and marks the folder as the demo's. */
 export function resetDemoFolder(ctx: Context): void {
   checkDemoFolder(ctx);
-  const files = ['alerts.sqlite', 'outbox.sqlite'].flatMap((f) => [f, `${f}-wal`, `${f}-shm`]);
+  const files = ['alerts.sqlite', 'outbox.sqlite', 'journey.sqlite'].flatMap((f) => [
+    f,
+    `${f}-wal`,
+    `${f}-shm`,
+  ]);
   for (const p of ['lake', ...files]) rmSync(path.join(ctx.dataDir, p), { recursive: true, force: true });
   writeFileSync(
     ctx.dataPath(DEMO_MARKER),

@@ -10,7 +10,7 @@ import type { AlertStore } from '../stores/types.js';
 import { formatComparison, scanDataFile } from './evaluate.js';
 import { type Context, contextOf, intOption } from './context.js';
 import { formatTable } from './output.js';
-import { openMetrics, openOutbox, openSqliteAlertStore } from './actions.js';
+import { openJourney, openMetrics, openOutbox, openSqliteAlertStore } from './actions.js';
 import { alertStorePath, lakeDir } from './paths.js';
 import { checkDemoFolder, resetDemoFolder } from './data-folder.js';
 import { createProgress } from './progress.js';
@@ -95,6 +95,7 @@ export function register(program: Command): void {
       const store = openSqliteAlertStore(alertStorePath(ctx), ctx.config.detect.appServer);
       const outbox = await openOutbox(ctx);
       const metrics = await openMetrics(ctx);
+      const journey = openJourney(ctx);
       const stop = stopSignal(ctx.log);
       const progress = createProgress({
         label: 'pipeline',
@@ -118,6 +119,7 @@ export function register(program: Command): void {
           deadLetter,
           outbox,
           metrics,
+          journey,
           signal: stop.signal,
           onProgress: (sent, processed) =>
             progress.update(sent, `processed ${processed.toLocaleString('en-US')}`),
@@ -129,6 +131,7 @@ export function register(program: Command): void {
           drainMs: stop.signal.aborted ? 0 : ctx.config.actions.notify.drainSeconds * 1000,
         });
         for (const m of metrics) await m.close();
+        await journey?.store.close();
         await store.close();
         await deadLetter.close();
         stop.dispose();

@@ -8,6 +8,7 @@ import { register as demo } from './demo.js';
 import { register as evaluate } from './evaluate.js';
 import { register as generate } from './generate.js';
 import { register as inspect } from './inspect.js';
+import { register as live } from './live.js';
 import { register as notifications } from './notifications.js';
 import { register as processCmd } from './process.js';
 import { register as report } from './report.js';
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
     simulate,
     processCmd,
     streams,
+    live,
     alerts,
     notifications,
     report,

@@ -7,6 +7,9 @@ import type { Context } from './context.js';
 /** The SQLite alert store's path (nothing is created: read-only commands check it exists). */
 export const alertStorePath = (ctx: Context) => path.join(ctx.dataDir, 'alerts.sqlite');
 
+/** The live journey rollups (SQLite; docs/journey.md). */
+export const journeyStorePath = (ctx: Context) => path.join(ctx.dataDir, 'journey.sqlite');
+
 export function lakeDir(ctx: Context): string {
   const dir = path.join(ctx.dataDir, 'lake');
   mkdirSync(dir, { recursive: true });

@@ -8,7 +8,7 @@ import { StreamConsumer } from '../streams/consumer.js';
 import type { DurableStream, StreamWriter } from '../streams/types.js';
 import { openPipeReader, openStreamWriter, parseStreamUri, waitForStream } from '../streams/uri.js';
 import { contextOf, intOption } from './context.js';
-import { openAlertStore, openMetrics, openOutbox } from './actions.js';
+import { openAlertStore, openJourney, openMetrics, openOutbox } from './actions.js';
 import { refuseDemoFolder } from './data-folder.js';
 import { DEFAULT_STREAM_1, DEFAULT_STREAM_2, lakeDir, streamPlace } from './paths.js';
 import { formatJson, formatTable } from './output.js';
@@ -24,6 +24,7 @@ interface ProcessOptions {
   waitForStream: number;
   timeField?: string;
   lake: boolean;
+  journey: boolean;
   json?: boolean;
 }
 
@@ -56,6 +57,7 @@ export function register(program: Command): void {
     )
     .option('--time-field <field>', `window on ${TIME_FIELDS.join(' or ')} (default event_time)`)
     .option('--no-lake', 'do not copy events to the Parquet lake')
+    .option('--no-journey', 'do not keep the live journey rollups (storepulse live)')
     .option('--json', "print the run's figures as JSON")
     .action(async (opts: ProcessOptions, cmd: Command) => {
       const ctx = contextOf(cmd);
@@ -128,6 +130,8 @@ export function register(program: Command): void {
         resources.push({ close: () => outbox.close({ drainMs: stop.signal.aborted ? 0 : drainMs }) });
         const metrics = await openMetrics(ctx);
         resources.push(...metrics);
+        const journey = openJourney(ctx, opts.journey);
+        if (journey) resources.push(journey.store);
         const deadLetter = createDeadLetterFile(
           defaultDeadLetterPath(ctx.dataDir, `process-${run.reader.name}`),
         );
@@ -140,6 +144,7 @@ export function register(program: Command): void {
           outbox,
           metrics,
           lake,
+          journey,
           alertStream,
           signal: stop.signal,
           deadLetter,

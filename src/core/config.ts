@@ -12,6 +12,7 @@ import { checkpointConfigFields, simulateOptionsSchema } from '../pipeline/optio
 import { readerConfigFields } from '../sources/options.js';
 import { DEFAULT_DYNAMODB_TABLE } from '../stores/dynamodb/options.js';
 import { EMBEDDED_STREAM_DEFAULTS, embeddedStreamTunables } from '../streams/embedded/options.js';
+import { journeyOptionsSchema } from './journey/options.js';
 import { detectOptionsSchema } from './rules/options.js';
 
 export { TIME_FIELDS, type TimeField } from './rules/options.js';
@@ -127,6 +128,7 @@ export const configSchema = z
     simulate: simulateOptionsSchema.default(simulateOptionsSchema.parse({})),
     streams: streamsSchema.default(streamsSchema.parse({})),
     actions: actionsSchema.prefault({}),
+    journey: journeyOptionsSchema.default(journeyOptionsSchema.parse({})),
   })
   .strict();
 

@@ -27,6 +27,7 @@ export interface DemoOptions {
   deadLetter: DeadLetterSink;
   outbox?: ProcessorOptions['outbox'];
   metrics?: readonly AlertMetrics[];
+  journey?: ProcessorOptions['journey'];
   signal?: AbortSignal;
   onProgress?: (read: number, processed: number) => void;
 }
@@ -70,6 +71,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       outbox: opts.outbox,
       metrics: opts.metrics,
       lake,
+      journey: opts.journey,
       deadLetter: opts.deadLetter,
       onProgress: (s) => {
         processedSoFar = s.records;

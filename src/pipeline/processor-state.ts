@@ -2,10 +2,12 @@
  * The state a processor checkpoint saves with the stream positions, so that a restarted run goes on
  * as if it had not stopped: the detector (open windows, cooldowns, traffic baseline), the events
  * read but not detected on yet (they wait for the other shards, event-order.ts), and each shard's
- * newest event time (shard-clock.ts), without which the watermark would start from nothing.
+ * newest event time (shard-clock.ts), without which the watermark would start from nothing, and the
+ * live journey rollups (open buckets and sessions, flagged users).
  */
 import type { ClickEvent } from '../core/event.js';
 import type { Detector } from '../core/rules/detector.js';
+import type { Rollups } from '../core/journey/rollups.js';
 import type { EventOrder } from './event-order.js';
 import type { ShardClock } from './shard-clock.js';
 
@@ -14,12 +16,15 @@ interface SavedState {
   detector?: string;
   pending?: ClickEvent[];
   newest: Record<string, number>;
+  /** The journey rollups (absent when they were off, or before they existed: start fresh). */
+  journey?: string;
 }
 
 export interface ProcessorParts {
   detector: Detector;
   order: EventOrder;
   clock: ShardClock;
+  journey?: Rollups;
 }
 
 /**
@@ -28,18 +33,20 @@ export interface ProcessorParts {
  */
 const RESTORED = '(restored)';
 
-export function saveState({ detector, order, clock }: ProcessorParts): string {
+export function saveState({ detector, order, clock, journey }: ProcessorParts): string {
   return JSON.stringify({
     detector: detector.snapshot(),
     pending: order.snapshot(),
     newest: clock.snapshot(),
+    journey: journey?.snapshot(),
   } satisfies SavedState);
 }
 
 /** Restores a saved state into fresh parts (nothing pushed to `order` yet). */
-export function restoreState(text: string, { detector, order, clock }: ProcessorParts): void {
+export function restoreState(text: string, { detector, order, clock, journey }: ProcessorParts): void {
   const state = JSON.parse(text) as SavedState;
   if (state.detector !== undefined) detector.restore(state.detector);
+  if (journey && state.journey !== undefined) journey.restore(state.journey);
   order.push(RESTORED, state.pending ?? []);
   clock.restore(state.newest);
 }

@@ -2,8 +2,8 @@
  * The stream processor: decodes stream-1 records, puts the shards' events back in event-time order
  * (event-order.ts) under a watermark over the shards (shard-clock.ts), runs the detector
  * (core/rules/detector.ts: the configured rules, early firing), acts on its alerts (alert-actions.ts:
- * stream 2, outbox, store) and hands every valid event to the lake (lake-feed.ts: the reference's
- * Firehose copy).
+ * stream 2, outbox, store), hands every valid event to the lake (lake-feed.ts: the reference's
+ * Firehose copy) and keeps the live journey rollups for marketing (journey-feed.ts).
  *
  * Resumable runs (a durable stream) checkpoint every so often (checkpoints.ts): the stream positions
  * with the state that matches them (processor-state.ts), committed once the lake and the alert
@@ -15,12 +15,14 @@ import { decodeRecord } from '../core/codec.js';
 import type { DetectConfig } from '../core/config.js';
 import type { ClickEvent } from '../core/event.js';
 import { isRejection } from '../core/row.js';
+import type { RollupStats } from '../core/journey/rollups.js';
 import { Detector, type DetectorStats } from '../core/rules/detector.js';
 import type { DeadLetterSink } from '../sources/deadletter.js';
 import type { ShardBatch, StreamReader } from '../streams/types.js';
 import { AlertActions, type AlertTargets } from './alert-actions.js';
 import { type Checkpointer, Checkpoints } from './checkpoints.js';
 import { EventOrder } from './event-order.js';
+import { JourneyFeed, type JourneyTarget } from './journey-feed.js';
 import { type EventSink, LakeFeed, type StreamLakeRecord } from './lake-feed.js';
 import { restoreState, saveState } from './processor-state.js';
 import { CHECKPOINT_DEFAULTS } from './options.js';
@@ -39,6 +41,8 @@ export interface ProcessorOptions extends AlertTargets {
   reader: StreamReader;
   detect: DetectConfig;
   lake?: EventSink;
+  /** The live journey rollups and their store; absent: none kept. */
+  journey?: JourneyTarget;
   /** Where records that do not decode go, with shard, sequence number and reason. */
   deadLetter?: DeadLetterSink;
   onProgress?: (stats: ProcessorStats) => void;
@@ -65,6 +69,8 @@ export interface ProcessorStats {
   lakeSkipped: number;
   checkpoints: number;
   detector: DetectorStats;
+  /** The journey rollups' own figures; null when they are off. */
+  journey: RollupStats | null;
 }
 
 export async function runProcessor(opts: ProcessorOptions): Promise<ProcessorStats> {
@@ -83,9 +89,12 @@ export async function runProcessor(opts: ProcessorOptions): Promise<ProcessorSta
     lakeSkipped: 0,
     checkpoints: 0,
     detector: detector.getStats(),
+    journey: null,
   };
+  const journey = opts.journey && new JourneyFeed(opts.journey, (e) => detector.timeOf(e), now);
+  const parts = { detector, order, clock, journey: journey?.rollups };
   const cp = opts.checkpoint;
-  if (cp?.to.restoredState !== undefined) restoreState(cp.to.restoredState, { detector, order, clock });
+  if (cp?.to.restoredState !== undefined) restoreState(cp.to.restoredState, parts);
   const actions = new AlertActions(opts, stats);
   const lake = opts.lake && new LakeFeed(opts.lake, opts.lakeHas, stats);
   const checkpoints =
@@ -95,7 +104,7 @@ export async function runProcessor(opts: ProcessorOptions): Promise<ProcessorSta
       everyRecords: cp.everyRecords ?? CHECKPOINT_DEFAULTS.everyRecords,
       everyMs: cp.everyMs ?? CHECKPOINT_DEFAULTS.everyMs,
       now,
-      state: () => saveState({ detector, order, clock }),
+      state: () => saveState(parts),
       alertsActed: () => actions.written(),
       lakeSealed: lake && (() => lake.sealed()),
       onSaved: () => stats.checkpoints++,
@@ -119,25 +128,43 @@ export async function runProcessor(opts: ProcessorOptions): Promise<ProcessorSta
     const { alerts } = detector.add(ready);
     if (wm !== undefined) append(alerts, detector.advance(wm));
     await actions.push(alerts);
+    journey?.push(ready, alerts, wm);
     stats.detector = detector.getStats();
-    if (checkpoints?.due(batch.records.length)) await paused(() => checkpoints.take());
+    // The journey's changes go to its store before a checkpoint takes the state (journey-feed.ts).
+    if (checkpoints?.due(batch.records.length)) {
+      await paused(async () => {
+        await journey?.flush();
+        await checkpoints.take();
+      });
+    } else if (journey?.due()) await paused(() => journey.flush());
+    if (journey) stats.journey = journey.rollups.stats();
     for (const m of opts.metrics ?? []) m.recordProgress?.(totals(stats));
     opts.onProgress?.(stats);
   }
   if (checkpoints) {
     // Saved before the final firing, so that records appended later still find their windows open.
-    await paused(() => checkpoints.take());
+    await paused(async () => {
+      await journey?.flush();
+      await checkpoints.take();
+    });
     await checkpoints.saved();
-    // Stopped by a signal: the open windows wait in the checkpoint for the next run.
-    if (opts.signal?.aborted) return stats;
+    // Stopped by a signal: the open windows (and sessions) wait in the checkpoint for the next run.
+    if (opts.signal?.aborted) {
+      await journey?.finish(false);
+      return stats;
+    }
   }
   // End of input (or a stop without checkpoints): what waited for other shards goes in, and every
-  // open window fires, as on a bounded source.
-  const last = detector.add(order.drain()).alerts;
-  await actions.push([...last, ...detector.flush()]);
+  // open window fires, as on a bounded source; every session ends.
+  const drained = order.drain();
+  const last = [...detector.add(drained).alerts, ...detector.flush()];
+  await actions.push(last);
+  journey?.push(drained, last, undefined);
+  await journey?.finish(true);
   await actions.written();
   await lake?.written();
   stats.detector = detector.getStats();
+  if (journey) stats.journey = journey.rollups.stats();
   return stats;
 }
 

@@ -1,11 +1,14 @@
 /**
  * The store contracts, beside their backends' folders: alerts (sqlite/, dynamodb/), the notification
- * outbox (sqlite/outbox-store.ts) and stream consumer checkpoints (sqlite/checkpoint-store.ts for
- * Kinesis; the embedded log keeps its own in files, streams/embedded/checkpoints.ts). Conformance
- * suites: test/stores/conformance.test.ts (alerts), test/notify/outbox.test.ts and
- * test/streams/conformance.test.ts (checkpoints, through each stream backend).
+ * outbox (sqlite/outbox-store.ts), stream consumer checkpoints (sqlite/checkpoint-store.ts for
+ * Kinesis; the embedded log keeps its own in files, streams/embedded/checkpoints.ts) and the live
+ * journey rollups (sqlite/rollup-store.ts; docs/journey.md). Conformance suites:
+ * test/stores/conformance.test.ts (alerts), test/notify/outbox.test.ts,
+ * test/streams/conformance.test.ts (checkpoints, through each stream backend) and
+ * test/stores/rollup-store.test.ts (rollups).
  */
 import type { Alert, Severity } from '../core/alert.js';
+import type { Grain, RollupStats, StoredBucket } from '../core/journey/rollups.js';
 
 export interface AlertQuery {
   limit?: number;
@@ -108,4 +111,28 @@ export interface CheckpointStore {
   save(consumer: string, checkpoint: Checkpoint): Promise<void>;
   /** Consumers with a checkpoint, sorted. */
   consumers(): Promise<string[]>;
+}
+
+// ---- the live journey rollups (core/journey/rollups.ts) ----
+
+/** What the rollup store says about the run that writes it. */
+export interface RollupStatus {
+  stats: RollupStats;
+  /** Epoch ms of the last write. */
+  updatedAt: number;
+}
+
+export interface RollupStore {
+  /**
+   * Stores buckets whole, each replacing what is stored under its grain and start (so writing the
+   * same bucket again, as a restarted run does, changes nothing), with the writer's stats, at once.
+   */
+  put(buckets: readonly StoredBucket[], stats: RollupStats, now: number): Promise<void>;
+  /** The buckets of `grain` starting in [from, to), oldest first. */
+  range(grain: Grain, from: number, to: number): Promise<StoredBucket[]>;
+  /** Undefined until the first put. */
+  status(): Promise<RollupStatus | undefined>;
+  /** Deletes the buckets of `grain` starting before `before` (retention); returns how many. */
+  prune(grain: Grain, before: number): Promise<number>;
+  close(): Promise<void>;
 }

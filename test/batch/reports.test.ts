@@ -100,11 +100,12 @@ beforeAll(async () => {
 const table = (r: ReportResult, name: string) => r.tables.find((t) => t.name === name)!;
 
 describe('reports', () => {
-  it('lists the four reports with the question each answers', () => {
+  it('lists the five reports with the question each answers', () => {
     const reports = listReports();
     expect(reports.map((r) => r.name).sort()).toEqual([
       'brands_needing_marketing',
       'cart_abandonment',
+      'session_funnel',
       'top_categories',
       'unique_visitors',
     ]);

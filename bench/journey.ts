@@ -1,0 +1,320 @@
+/**
+ * Live journey rollups benchmark (core/journey/, pipeline/journey-feed.ts), in two parts:
+ *
+ *   npm run build && node dist/bench/journey.js --part throughput [--events 2000000] [--runs 3]
+ *   node --expose-gc dist/bench/journey.js --part memory [--events 10000000] [--per-day 1400000]
+ *
+ * - throughput: the processor over a pre-filled MemoryStream (4 shards, every default rule, SQLite
+ *   alert store, no lake) with the rollups off and on (writing journey.sqlite), and the rollups alone
+ *   (Rollups over the events in memory) against DuckDB computing the same per-minute aggregates
+ *   over a loaded table (counts by type, revenue, approx_count_distinct of users and sessions,
+ *   per-category, per-brand and per-product tallies). Each phase runs in a child process of its own;
+ *   phases alternate run by run and the median counts.
+ * - memory: readEvents → Rollups (batches of 500, watermark at the newest time seen) → journey.sqlite
+ *   over a file of REES46's density (1.4M events a day); every --every events: heap after a full GC,
+ *   the checkpoint snapshot's size, open sessions. At the end, distinct users and sessions per day
+ *   from the stored hour buckets against DuckDB's exact count(DISTINCT) over the same file.
+ *
+ * Data: bench/detect-common.ts `dataset` (storepulse generate --attacks all, made once and reused).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { encodeRecord } from '../src/core/codec.js';
+import { DEFAULT_CONFIG } from '../src/core/config.js';
+import type { ClickEvent } from '../src/core/event.js';
+import { figuresOf } from '../src/core/journey/query.js';
+import { Rollups } from '../src/core/journey/rollups.js';
+import { isoUtc } from '../src/core/time.js';
+import { runProcessor } from '../src/pipeline/processor.js';
+import { readEvents } from '../src/sources/reader.js';
+import { SqliteAlertStore } from '../src/stores/sqlite/alert-store.js';
+import { SqliteRollupStore } from '../src/stores/sqlite/rollup-store.js';
+import { MemoryStream } from '../src/streams/memory/stream.js';
+import type { PutEntry } from '../src/streams/types.js';
+import {
+  type Args,
+  dataset,
+  fmt,
+  machine,
+  median,
+  MiB,
+  parseArgs,
+  peakRssMiB,
+  table,
+} from './detect-common.js';
+
+const BATCH = 500;
+const journeyConfig = DEFAULT_CONFIG.journey;
+const newRollups = () =>
+  new Rollups({
+    timeOf: (e) => e.event_time,
+    sessionGapMs: journeyConfig.sessionGapMinutes * 60_000,
+    topK: journeyConfig.topK,
+  });
+
+interface PhaseResult {
+  ms: number;
+  events: number;
+  rssMiB: number;
+  /** Rows (DuckDB) or buckets (ours) produced, to show both did the work. */
+  out: number;
+}
+
+const PHASES = {
+  off: 'processor, rollups off',
+  on: 'processor, rollups on (journey.sqlite)',
+  rollups: 'Rollups alone, events in memory',
+  duck: 'DuckDB per-minute aggregates, loaded table, 1 thread',
+  'duck-all': 'DuckDB per-minute aggregates, loaded table, default threads',
+} as const;
+type Phase = keyof typeof PHASES;
+
+async function loadEvents(file: string): Promise<ClickEvent[]> {
+  const all: ClickEvent[] = [];
+  for await (const batch of readEvents(file, { threads: 1 })) for (const e of batch) all.push(e);
+  return all;
+}
+
+async function processor(file: string, journey: boolean): Promise<PhaseResult> {
+  const events = await loadEvents(file);
+  const stream = new MemoryStream({ name: 'bench', shards: 4, highWaterMark: Infinity });
+  const txn = isoUtc(Date.now());
+  for (let i = 0; i < events.length; i += BATCH) {
+    const entries: PutEntry[] = events
+      .slice(i, i + BATCH)
+      .map((e) => ({ partitionKey: e.category_id, data: encodeRecord(e, txn) }));
+    await stream.putRecords(entries);
+  }
+  events.length = 0;
+  await stream.close();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'storepulse-bench-journey-'));
+  const store = new SqliteAlertStore(path.join(dir, 'alerts.sqlite'));
+  const rollups = journey ? new SqliteRollupStore(path.join(dir, 'journey.sqlite')) : undefined;
+  try {
+    const t0 = performance.now();
+    const stats = await runProcessor({
+      reader: stream,
+      detect: DEFAULT_CONFIG.detect,
+      store,
+      journey: rollups && { store: rollups, config: journeyConfig },
+    });
+    const ms = performance.now() - t0;
+    const out = rollups ? (await rollups.range('minute', 0, Number.MAX_SAFE_INTEGER)).length : 0;
+    return { ms, events: stats.records, rssMiB: peakRssMiB(), out };
+  } finally {
+    await store.close();
+    await rollups?.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function rollupsAlone(file: string): Promise<PhaseResult> {
+  const events = await loadEvents(file);
+  const t0 = performance.now();
+  const r = newRollups();
+  let out = 0;
+  for (let i = 0; i < events.length; i += BATCH) {
+    const batch = events.slice(i, i + BATCH);
+    r.add(batch);
+    r.advance(batch[batch.length - 1]!.event_time);
+    if ((i / BATCH) % 200 === 0) out += r.takeChanges().length;
+  }
+  r.drain();
+  out += r.takeChanges().length;
+  return { ms: performance.now() - t0, events: events.length, rssMiB: peakRssMiB(), out };
+}
+
+const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
+const readCsv = (file: string) =>
+  `read_csv(${q(file)}, header = true, delim = ',', quote = '"', escape = '"',
+      timestampformat = '%Y-%m-%d %H:%M:%S UTC',
+      columns = {'event_time': 'TIMESTAMP', 'event_type': 'VARCHAR', 'product_id': 'BIGINT',
+        'category_id': 'VARCHAR', 'category_code': 'VARCHAR', 'brand': 'VARCHAR', 'price': 'DOUBLE',
+        'user_id': 'BIGINT', 'user_session': 'VARCHAR'})`;
+
+/** The rollups' per-minute work in SQL: totals and distinct counts, then the three tallies. */
+const DUCK_QUERIES = [
+  `SELECT time_bucket(INTERVAL 1 MINUTE, event_time) m, count(*) FILTER (event_type = 'view') views,
+     count(*) FILTER (event_type = 'cart') carts, count(*) FILTER (event_type = 'purchase') purchases,
+     count(*) FILTER (event_type = 'remove_from_cart') removes,
+     sum(price) FILTER (event_type = 'purchase') revenue,
+     approx_count_distinct(user_id) users, approx_count_distinct(user_session) sessions
+   FROM t GROUP BY 1`,
+  ...["COALESCE(NULLIF(category_code, ''), category_id)", 'brand', 'product_id'].map(
+    (key) => `SELECT time_bucket(INTERVAL 1 MINUTE, event_time) m, ${key} k, count(*) events,
+       count(*) FILTER (event_type = 'view') views, count(*) FILTER (event_type = 'cart') carts,
+       count(*) FILTER (event_type = 'purchase') purchases, sum(price) FILTER (event_type = 'purchase') revenue
+     FROM t GROUP BY 1, 2`,
+  ),
+];
+
+async function duckdb(file: string, threads?: number): Promise<PhaseResult> {
+  const inst = await DuckDBInstance.create(':memory:');
+  const con = await inst.connect();
+  if (threads !== undefined) await con.run(`SET threads = ${threads}`);
+  await con.run(`CREATE TABLE t AS SELECT * FROM ${readCsv(file)}`);
+  const events = Number((await con.runAndReadAll('SELECT count(*) FROM t')).getRowsJS()[0]![0]);
+  const t0 = performance.now();
+  let out = 0;
+  for (const sql of DUCK_QUERIES) out += (await con.runAndReadAll(sql)).getRowsJS().length;
+  const ms = performance.now() - t0;
+  con.closeSync();
+  inst.closeSync();
+  return { ms, events, rssMiB: peakRssMiB(), out };
+}
+
+async function child(a: Args): Promise<void> {
+  const file = a.file!;
+  const run: Record<Phase, () => Promise<PhaseResult>> = {
+    off: () => processor(file, false),
+    on: () => processor(file, true),
+    rollups: () => rollupsAlone(file),
+    duck: () => duckdb(file, 1),
+    'duck-all': () => duckdb(file),
+  };
+  process.stdout.write(`${JSON.stringify(await run[a.phase as Phase]())}\n`);
+}
+
+function runChild(file: string, phase: Phase): PhaseResult {
+  const self = fileURLToPath(import.meta.url);
+  const r = spawnSync(process.execPath, [self, '--phase', phase, '--file', file], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (r.status !== 0) throw new Error(`phase ${phase} failed (exit ${r.status})`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as PhaseResult;
+}
+
+async function throughput(a: Args): Promise<void> {
+  const file = dataset(a);
+  const phases = Object.keys(PHASES) as Phase[];
+  const results = new Map<Phase, PhaseResult[]>(phases.map((p) => [p, []]));
+  for (let i = 0; i < a.runs; i++) {
+    for (const p of phases) {
+      const r = runChild(file, p);
+      results.get(p)!.push(r);
+      process.stderr.write(`run ${i + 1} ${p}: ${fmt(r.ms)} ms\n`);
+    }
+  }
+  const ms = (p: Phase) => median(results.get(p)!.map((r) => r.ms));
+  const events = results.get('off')![0]!.events;
+  const eps = (p: Phase) => (events / ms(p)) * 1000;
+  const rows = [['phase', 'median ms', 'events/s', 'peak RSS', 'output rows']];
+  for (const p of phases) {
+    const rs = results.get(p)!;
+    rows.push([
+      PHASES[p],
+      fmt(ms(p)),
+      fmt(eps(p)),
+      `${fmt(Math.max(...rs.map((r) => r.rssMiB)))} MiB`,
+      fmt(rs[0]!.out),
+    ]);
+  }
+  const ratio = (x: Phase, y: Phase) => [`${x} / ${y}`, (eps(x) / eps(y)).toFixed(2)];
+  process.stdout.write(
+    [
+      `file: ${file} (${fmt(statSync(file).size / MiB, 1)} MiB, ${fmt(events)} events), median of ${a.runs} runs`,
+      machine(),
+      '',
+      table(rows),
+      '',
+      table([
+        ['ratio of events/s', ''],
+        ratio('on', 'off'),
+        ratio('rollups', 'duck'),
+        ratio('rollups', 'duck-all'),
+      ]),
+      '',
+    ].join('\n'),
+  );
+}
+
+async function memory(a: Args): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run with node --expose-gc');
+  const file = dataset(a);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'storepulse-bench-journey-'));
+  const store = new SqliteRollupStore(path.join(dir, 'journey.sqlite'));
+  const r = newRollups();
+  const rows = [['events', 'seconds', 'heap after GC', 'snapshot', 'open sessions', 'RSS']];
+  const t0 = performance.now();
+  let events = 0;
+  let next = a.every;
+  try {
+    for await (const batch of readEvents(file, { threads: 1 })) {
+      for (let i = 0; i < batch.length; i += BATCH) {
+        const part = batch.slice(i, i + BATCH);
+        r.add(part);
+        r.advance(part[part.length - 1]!.event_time);
+      }
+      await store.put(r.takeChanges(), r.stats(), Date.now());
+      events += batch.length;
+      if (events >= next) {
+        gc();
+        const snapshot = r.snapshot().length;
+        rows.push([
+          fmt(events),
+          fmt((performance.now() - t0) / 1000, 1),
+          `${fmt(process.memoryUsage().heapUsed / MiB)} MiB`,
+          `${fmt(snapshot / MiB, 2)} MiB`,
+          fmt(r.stats().openSessions),
+          `${fmt(process.memoryUsage().rss / MiB)} MiB`,
+        ]);
+        next += a.every;
+      }
+    }
+    r.drain();
+    await store.put(r.takeChanges(), r.stats(), Date.now());
+    // The exact counts from DuckDB over the same file; ours from the stored hour buckets of each day.
+    const inst = await DuckDBInstance.create(':memory:');
+    const con = await inst.connect();
+    const exact = (
+      await con.runAndReadAll(`SELECT strftime(event_time, '%Y-%m-%d') AS day, count(DISTINCT user_id) AS users,
+          count(DISTINCT user_session) AS sessions FROM ${readCsv(file)} GROUP BY 1 ORDER BY 1`)
+    ).getRowObjectsJS() as { day: string; users: bigint; sessions: bigint }[];
+    con.closeSync();
+    inst.closeSync();
+    const errors = [['day', 'users exact', 'users HLL', 'error', 'sessions exact', 'sessions HLL', 'error']];
+    const err = (est: number, n: number) => `${((100 * (est - n)) / n).toFixed(3)}%`;
+    for (const d of exact) {
+      const from = Date.parse(`${d.day}T00:00:00Z`);
+      const to = from + 86_400_000;
+      const f = figuresOf(await store.range('hour', from, to), { from, to, grain: 'hour' });
+      const users = Number(d.users);
+      const sessions = Number(d.sessions);
+      errors.push([
+        d.day,
+        fmt(users),
+        fmt(f.totals.users),
+        err(f.totals.users, users),
+        fmt(sessions),
+        fmt(f.totals.sessions),
+        err(f.totals.sessions, sessions),
+      ]);
+    }
+    process.stdout.write(
+      [`file: ${file} (${fmt(events)} events)`, machine(), '', table(rows), '', table(errors), ''].join('\n'),
+    );
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const phase = argv.indexOf('--phase');
+  if (phase >= 0) {
+    const file = argv[argv.indexOf('--file') + 1]!;
+    return child({ ...parseArgs([]), file, phase: argv[phase + 1] });
+  }
+  const a = parseArgs(argv);
+  if (a.part === 'memory') await memory(a);
+  else await throughput(a);
+}
+
+await main();
