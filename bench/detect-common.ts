@@ -1,11 +1,11 @@
-/** Shared by the parts of bench/detect.ts: arguments, the data set, formatting. */ import { spawnSync } from 'node:child_process';
+/** Shared by the parts of bench/detect.ts (and bench/journey.ts): arguments, the data set, formatting. */ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface Args {
-  part: 'throughput' | 'latency' | 'memory';
+  part: 'throughput' | 'latency' | 'memory' | 'store';
   events: number;
   runs: number;
   seed: number;
@@ -83,7 +83,8 @@ export function parseArgs(argv: string[]): Args {
     else throw new Error(`unknown argument ${k}`);
     i++;
   }
-  if (!['throughput', 'latency', 'memory'].includes(a.part)) throw new Error(`unknown part ${a.part}`);
+  if (!['throughput', 'latency', 'memory', 'store'].includes(a.part))
+    throw new Error(`unknown part ${a.part}`);
   if (a.events === 0)
     a.events = a.part === 'latency' ? 600_000 : a.part === 'memory' ? 10_000_000 : 2_000_000;
   return a;

@@ -3,6 +3,7 @@
  *
  *   npm run build && node dist/bench/journey.js --part throughput [--events 2000000] [--runs 3]
  *   node --expose-gc dist/bench/journey.js --part memory [--events 10000000] [--per-day 1400000]
+ *   node dist/bench/journey.js --part store [--events 2000000]
  *
  * - throughput: the processor over a pre-filled MemoryStream (4 shards, every default rule, SQLite
  *   alert store, no lake) with the rollups off and on (writing journey.sqlite), and the rollups alone
@@ -14,6 +15,11 @@
  *   over a file of REES46's density (1.4M events a day); every --every events: heap after a full GC,
  *   the checkpoint snapshot's size, open sessions. At the end, distinct users and sessions per day
  *   from the stored hour buckets against DuckDB's exact count(DISTINCT) over the same file.
+ *
+ * - store (`--part store`): the embedded store chosen for the buckets. The same run's changes (every
+ *   flush of a 2M-event replay, batches of 500, a flush every 20 batches) written to SQLite
+ *   (better-sqlite3, as SqliteRollupStore does) and to DuckDB (INSERT OR REPLACE on the same primary
+ *   key, one transaction per flush), then the live view's read (the last hour of minute buckets).
  *
  * Data: bench/detect-common.ts `dataset` (storepulse generate --attacks all, made once and reused).
  */
@@ -27,7 +33,7 @@ import { encodeRecord } from '../src/core/codec.js';
 import { DEFAULT_CONFIG } from '../src/core/config.js';
 import type { ClickEvent } from '../src/core/event.js';
 import { figuresOf } from '../src/core/journey/query.js';
-import { Rollups } from '../src/core/journey/rollups.js';
+import { Rollups, type StoredBucket } from '../src/core/journey/rollups.js';
 import { isoUtc } from '../src/core/time.js';
 import { runProcessor } from '../src/pipeline/processor.js';
 import { readEvents } from '../src/sources/reader.js';
@@ -305,6 +311,100 @@ async function memory(a: Args): Promise<void> {
   }
 }
 
+async function store(a: Args): Promise<void> {
+  const file = dataset(a);
+  const events = await loadEvents(file);
+  const r = newRollups();
+  const flushes: { buckets: ReturnType<Rollups['takeChanges']>; stats: ReturnType<Rollups['stats']> }[] = [];
+  for (let i = 0; i < events.length; i += BATCH) {
+    const part = events.slice(i, i + BATCH);
+    r.add(part);
+    r.advance(part[part.length - 1]!.event_time);
+    if ((i / BATCH) % 20 === 19) flushes.push({ buckets: r.takeChanges(), stats: r.stats() });
+  }
+  r.drain();
+  flushes.push({ buckets: r.takeChanges(), stats: r.stats() });
+  const rows = flushes.reduce((n, f) => n + f.buckets.length, 0);
+  const newest = r.stats().newest!;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'storepulse-bench-journey-'));
+  try {
+    const sqlite = new SqliteRollupStore(path.join(dir, 'journey.sqlite'));
+    let t0 = performance.now();
+    for (const f of flushes) await sqlite.put(f.buckets, f.stats, 0);
+    const sqliteWrite = performance.now() - t0;
+    t0 = performance.now();
+    const got = await sqlite.range('minute', newest - 3_600_000, newest + 1);
+    figuresOf(got, { from: newest - 3_600_000, to: newest + 1, grain: 'minute' });
+    const sqliteRead = performance.now() - t0;
+    await sqlite.close();
+
+    const inst = await DuckDBInstance.create(path.join(dir, 'journey.duckdb'));
+    const con = await inst.connect();
+    await con.run(`CREATE TABLE buckets (grain VARCHAR, start BIGINT, final BOOLEAN, data BLOB,
+      PRIMARY KEY (grain, start))`);
+    const { deflateRawSync, inflateRawSync } = await import('node:zlib');
+    const insert = await con.prepare('INSERT OR REPLACE INTO buckets VALUES ($1, $2, $3, $4)');
+    t0 = performance.now();
+    for (const f of flushes) {
+      await con.run('BEGIN');
+      for (const b of f.buckets) {
+        insert.bindVarchar(1, b.grain);
+        insert.bindBigInt(2, BigInt(b.start));
+        insert.bindBoolean(3, b.final);
+        insert.bindBlob(4, deflateRawSync(JSON.stringify(b.data), { level: 1 }));
+        await insert.run();
+      }
+      await con.run('COMMIT');
+    }
+    const duckWrite = performance.now() - t0;
+    t0 = performance.now();
+    const read = (
+      await con.runAndReadAll(
+        `SELECT grain, start, final, data FROM buckets WHERE grain = 'minute' AND start >= ${newest - 3_600_000} ORDER BY start`,
+      )
+    ).getRowObjectsJS() as { grain: 'minute'; start: bigint; final: boolean; data: Uint8Array }[];
+    figuresOf(
+      read.map((x) => ({
+        grain: x.grain,
+        start: Number(x.start),
+        final: x.final,
+        data: JSON.parse(inflateRawSync(x.data).toString('utf8')) as StoredBucket['data'],
+      })),
+      { from: newest - 3_600_000, to: newest + 1, grain: 'minute' },
+    );
+    const duckRead = performance.now() - t0;
+    con.closeSync();
+    inst.closeSync();
+    process.stdout.write(
+      [
+        `file: ${file} (${fmt(events.length)} events): ${fmt(flushes.length)} flushes, ${fmt(rows)} bucket writes`,
+        machine(),
+        '',
+        table([
+          ['store', 'write all flushes', 'per flush', 'live read (last hour, minutes)'],
+          [
+            'SQLite (better-sqlite3, WAL)',
+            `${fmt(sqliteWrite)} ms`,
+            `${fmt(sqliteWrite / flushes.length, 2)} ms`,
+            `${fmt(sqliteRead)} ms`,
+          ],
+          [
+            'DuckDB (INSERT OR REPLACE)',
+            `${fmt(duckWrite)} ms`,
+            `${fmt(duckWrite / flushes.length, 2)} ms`,
+            `${fmt(duckRead)} ms`,
+          ],
+        ]),
+        '',
+        `DuckDB / SQLite write time: ${(duckWrite / sqliteWrite).toFixed(1)}x`,
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const phase = argv.indexOf('--phase');
@@ -314,6 +414,7 @@ async function main(): Promise<void> {
   }
   const a = parseArgs(argv);
   if (a.part === 'memory') await memory(a);
+  else if (a.part === 'store') await store(a);
   else await throughput(a);
 }
 

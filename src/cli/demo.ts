@@ -11,7 +11,7 @@ import { formatComparison, scanDataFile } from './evaluate.js';
 import { type Context, contextOf, intOption } from './context.js';
 import { formatTable } from './output.js';
 import { openJourney, openMetrics, openOutbox, openSqliteAlertStore } from './actions.js';
-import { alertStorePath, lakeDir } from './paths.js';
+import { alertStorePath, journeyStorePath, lakeDir } from './paths.js';
 import { checkDemoFolder, resetDemoFolder } from './data-folder.js';
 import { createProgress } from './progress.js';
 import { stopSignal } from './signals.js';
@@ -178,7 +178,13 @@ function renderSummary(
     out.push('detection against the labelled attacks: storepulse rules beside the reference rule');
     out.push(formatComparison(comparison));
   }
-  const order = ['unique_visitors', 'cart_abandonment', 'top_categories', 'brands_needing_marketing'];
+  const order = [
+    'unique_visitors',
+    'session_funnel',
+    'cart_abandonment',
+    'top_categories',
+    'brands_needing_marketing',
+  ];
   const rank = (name: string) => (order.includes(name) ? order.indexOf(name) : order.length);
   for (const r of [...s.reports].sort((a, b) => rank(a.name) - rank(b.name))) {
     for (const t of r.tables) {
@@ -193,9 +199,12 @@ function renderSummary(
       { what: 'dataset', path: s.dataset },
       { what: 'lake (Parquet, Hive partitions)', path: s.lake.dir },
       { what: 'alerts (SQLite)', path: alertStorePath(ctx) },
+      { what: 'live journey rollups (SQLite)', path: journeyStorePath(ctx) },
       { what: 'dead letters', path: deadLetterPath ?? '(none: no row was rejected)' },
     ]),
   );
-  out.push('next: storepulse alerts | storepulse report NAME | storepulse inspect FILE');
+  out.push(
+    'next: storepulse live --once | storepulse alerts | storepulse report NAME | storepulse inspect FILE',
+  );
   return `${out.join('\n')}\n`;
 }

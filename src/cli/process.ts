@@ -179,6 +179,9 @@ function summaryTable(f: ProcessorStats & { lake: LakeSummary | null; deadLetter
     { what: 'notifications queued', value: f.notified },
     { what: 'events to the lake', value: f.lake ? f.lakeRows : '(--no-lake)' },
     { what: '  held by the lake already', value: f.lakeSkipped },
+    { what: 'events in the journey rollups', value: f.journey ? f.journey.events : '(--no-journey)' },
+    { what: '  of flagged users and sessions', value: f.journey?.flaggedEvents ?? 0 },
+    { what: '  too late (their minute was final)', value: f.journey?.tooLate ?? 0 },
     { what: 'checkpoints', value: f.checkpoints },
     { what: 'dead letters', value: f.deadLetter ?? '(none)' },
   ]);
