@@ -5,13 +5,15 @@
  *   node --expose-gc dist/bench/journey.js --part memory [--events 10000000] [--per-day 1400000]
  *   node dist/bench/journey.js --part store [--events 2000000]
  *
- * - throughput: the processor over a pre-filled MemoryStream (4 shards, every default rule, SQLite
- *   alert store, no lake) with the rollups off and on (writing journey.sqlite), and the rollups alone
- *   (Rollups over the events in memory) against DuckDB computing the same per-minute aggregates
- *   over a loaded table (counts by type, revenue, approx_count_distinct of users and sessions,
- *   per-category, per-brand and per-product tallies). Each phase runs in a child process of its own;
- *   phases alternate run by run and the median counts.
- * - memory: readEvents → Rollups (batches of 500, watermark at the newest time seen) → journey.sqlite
+ * - throughput: the processor as a user runs it, `storepulse process` over an embedded stream that
+ *   `storepulse simulate --max` filled once (4 shards, every default rule, checkpoints at their
+ *   defaults, SQLite alert store, no lake, no stream 2), with `--no-journey` and with the rollups
+ *   (journey.sqlite); and the rollups alone (Rollups over the events in memory) against DuckDB
+ *   computing the same per-minute aggregates over a loaded table (counts by type, revenue,
+ *   approx_count_distinct of users and sessions, per-category, per-brand and per-product tallies).
+ *   Each phase runs in a child process of its own (a fresh consumer name each time); phases
+ *   alternate run by run and the median counts.
+ * - memory: readEvents → JourneyFeed (batches of 500, watermark at the newest time seen) → journey.sqlite
  *   over a file of REES46's density (1.4M events a day); every --every events: heap after a full GC,
  *   the checkpoint snapshot's size, open sessions. At the end, distinct users and sessions per day
  *   from the stored hour buckets against DuckDB's exact count(DISTINCT) over the same file.
@@ -24,25 +26,21 @@
  * Data: bench/detect-common.ts `dataset` (storepulse generate --attacks all, made once and reused).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { encodeRecord } from '../src/core/codec.js';
 import { DEFAULT_CONFIG } from '../src/core/config.js';
 import type { ClickEvent } from '../src/core/event.js';
 import { figuresOf } from '../src/core/journey/query.js';
 import { Rollups, type StoredBucket } from '../src/core/journey/rollups.js';
-import { isoUtc } from '../src/core/time.js';
-import { runProcessor } from '../src/pipeline/processor.js';
+import { JourneyFeed } from '../src/pipeline/journey-feed.js';
 import { readEvents } from '../src/sources/reader.js';
-import { SqliteAlertStore } from '../src/stores/sqlite/alert-store.js';
 import { SqliteRollupStore } from '../src/stores/sqlite/rollup-store.js';
-import { MemoryStream } from '../src/streams/memory/stream.js';
-import type { PutEntry } from '../src/streams/types.js';
 import {
   type Args,
+  CLI,
   dataset,
   fmt,
   machine,
@@ -59,7 +57,6 @@ const newRollups = () =>
   new Rollups({
     timeOf: (e) => e.event_time,
     sessionGapMs: journeyConfig.sessionGapMinutes * 60_000,
-    topK: journeyConfig.topK,
   });
 
 interface PhaseResult {
@@ -71,8 +68,10 @@ interface PhaseResult {
 }
 
 const PHASES = {
-  off: 'processor, rollups off',
-  on: 'processor, rollups on (journey.sqlite)',
+  off: 'storepulse process --no-lake --no-journey',
+  on: 'storepulse process --no-lake (rollups to journey.sqlite)',
+  'lake-off': 'storepulse process --no-journey (lake on, the default)',
+  'lake-on': 'storepulse process (lake and rollups, the defaults)',
   rollups: 'Rollups alone, events in memory',
   duck: 'DuckDB per-minute aggregates, loaded table, 1 thread',
   'duck-all': 'DuckDB per-minute aggregates, loaded table, default threads',
@@ -85,37 +84,56 @@ async function loadEvents(file: string): Promise<ClickEvent[]> {
   return all;
 }
 
-async function processor(file: string, journey: boolean): Promise<PhaseResult> {
-  const events = await loadEvents(file);
-  const stream = new MemoryStream({ name: 'bench', shards: 4, highWaterMark: Infinity });
-  const txn = isoUtc(Date.now());
-  for (let i = 0; i < events.length; i += BATCH) {
-    const entries: PutEntry[] = events
-      .slice(i, i + BATCH)
-      .map((e) => ({ partitionKey: e.category_id, data: encodeRecord(e, txn) }));
-    await stream.putRecords(entries);
-  }
-  events.length = 0;
-  await stream.close();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'storepulse-bench-journey-'));
-  const store = new SqliteAlertStore(path.join(dir, 'alerts.sqlite'));
-  const rollups = journey ? new SqliteRollupStore(path.join(dir, 'journey.sqlite')) : undefined;
-  try {
-    const t0 = performance.now();
-    const stats = await runProcessor({
-      reader: stream,
-      detect: DEFAULT_CONFIG.detect,
-      store,
-      journey: rollups && { store: rollups, config: journeyConfig },
-    });
-    const ms = performance.now() - t0;
-    const out = rollups ? (await rollups.range('minute', 0, Number.MAX_SAFE_INTEGER)).length : 0;
-    return { ms, events: stats.records, rssMiB: peakRssMiB(), out };
-  } finally {
-    await store.close();
-    await rollups?.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+/** A data folder holding the file replayed into `embedded://bench` (made once per file, reused). */
+function replayed(file: string): string {
+  const dir = `${file}.stream`;
+  if (existsSync(path.join(dir, 'ready'))) return dir;
+  rmSync(dir, { recursive: true, force: true });
+  process.stderr.write(`replaying ${file} into ${dir}\n`);
+  const r = spawnSync(
+    process.execPath,
+    [CLI, '-q', '--data-dir', dir, 'simulate', file, '--to', 'embedded://bench', '--max'],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  if (r.status !== 0) throw new Error(`simulate failed (exit ${r.status})`);
+  writeFileSync(path.join(dir, 'ready'), '');
+  return dir;
+}
+
+let consumerRuns = 0;
+
+/** `storepulse process` over the replayed stream, timed from spawn to exit; with the lake, a fresh one. */
+function processRun(file: string, journey: boolean, lake: boolean): PhaseResult {
+  const dir = replayed(file);
+  rmSync(path.join(dir, 'lake'), { recursive: true, force: true });
+  const consumer = `bench-${process.pid}-${consumerRuns++}`;
+  const t0 = performance.now();
+  const r = spawnSync(
+    process.execPath,
+    [
+      CLI,
+      '-q',
+      '--data-dir',
+      dir,
+      'process',
+      '--from',
+      'embedded://bench',
+      '--consumer',
+      consumer,
+      '--alerts-to',
+      'none',
+      ...(lake ? [] : ['--no-lake']),
+      ...(journey ? [] : ['--no-journey']),
+      '--json',
+    ],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`process failed (exit ${r.status})`);
+  const stats = JSON.parse(r.stdout) as { records: number; journey: { events: number } | null };
+  return { ms, events: stats.records, rssMiB: NaN, out: stats.journey?.events ?? 0 };
 }
 
 async function rollupsAlone(file: string): Promise<PhaseResult> {
@@ -127,10 +145,10 @@ async function rollupsAlone(file: string): Promise<PhaseResult> {
     const batch = events.slice(i, i + BATCH);
     r.add(batch);
     r.advance(batch[batch.length - 1]!.event_time);
-    if ((i / BATCH) % 200 === 0) out += r.takeChanges().length;
+    if ((i / BATCH) % 200 === 0) out += r.takeChanges().minutes.length;
   }
   r.drain();
-  out += r.takeChanges().length;
+  out += r.takeChanges().minutes.length;
   return { ms: performance.now() - t0, events: events.length, rssMiB: peakRssMiB(), out };
 }
 
@@ -144,16 +162,16 @@ const readCsv = (file: string) =>
 
 /** The rollups' per-minute work in SQL: totals and distinct counts, then the three tallies. */
 const DUCK_QUERIES = [
-  `SELECT time_bucket(INTERVAL 1 MINUTE, event_time) m, count(*) FILTER (event_type = 'view') views,
-     count(*) FILTER (event_type = 'cart') carts, count(*) FILTER (event_type = 'purchase') purchases,
-     count(*) FILTER (event_type = 'remove_from_cart') removes,
-     sum(price) FILTER (event_type = 'purchase') revenue,
-     approx_count_distinct(user_id) users, approx_count_distinct(user_session) sessions
+  `SELECT time_bucket(INTERVAL 1 MINUTE, event_time) AS m, count(*) FILTER (WHERE event_type = 'view') AS views,
+     count(*) FILTER (WHERE event_type = 'cart') AS carts, count(*) FILTER (WHERE event_type = 'purchase') AS purchases,
+     count(*) FILTER (WHERE event_type = 'remove_from_cart') AS removes,
+     sum(price) FILTER (WHERE event_type = 'purchase') AS revenue,
+     approx_count_distinct(user_id) AS users, approx_count_distinct(user_session) AS sessions
    FROM t GROUP BY 1`,
   ...["COALESCE(NULLIF(category_code, ''), category_id)", 'brand', 'product_id'].map(
-    (key) => `SELECT time_bucket(INTERVAL 1 MINUTE, event_time) m, ${key} k, count(*) events,
-       count(*) FILTER (event_type = 'view') views, count(*) FILTER (event_type = 'cart') carts,
-       count(*) FILTER (event_type = 'purchase') purchases, sum(price) FILTER (event_type = 'purchase') revenue
+    (key) => `SELECT time_bucket(INTERVAL 1 MINUTE, event_time) AS m, ${key} AS k, count(*) AS events,
+       count(*) FILTER (WHERE event_type = 'view') AS views, count(*) FILTER (WHERE event_type = 'cart') AS carts,
+       count(*) FILTER (WHERE event_type = 'purchase') AS purchases, sum(price) FILTER (WHERE event_type = 'purchase') AS revenue
      FROM t GROUP BY 1, 2`,
   ),
 ];
@@ -176,8 +194,10 @@ async function duckdb(file: string, threads?: number): Promise<PhaseResult> {
 async function child(a: Args): Promise<void> {
   const file = a.file!;
   const run: Record<Phase, () => Promise<PhaseResult>> = {
-    off: () => processor(file, false),
-    on: () => processor(file, true),
+    off: async () => processRun(file, false, false),
+    on: async () => processRun(file, true, false),
+    'lake-off': async () => processRun(file, false, true),
+    'lake-on': async () => processRun(file, true, true),
     rollups: () => rollupsAlone(file),
     duck: () => duckdb(file, 1),
     'duck-all': () => duckdb(file),
@@ -231,6 +251,7 @@ async function throughput(a: Args): Promise<void> {
       table([
         ['ratio of events/s', ''],
         ratio('on', 'off'),
+        ratio('lake-on', 'lake-off'),
         ratio('rollups', 'duck'),
         ratio('rollups', 'duck-all'),
       ]),
@@ -245,7 +266,7 @@ async function memory(a: Args): Promise<void> {
   const file = dataset(a);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'storepulse-bench-journey-'));
   const store = new SqliteRollupStore(path.join(dir, 'journey.sqlite'));
-  const r = newRollups();
+  const feed = new JourneyFeed({ store, config: journeyConfig }, (e) => e.event_time, Date.now);
   const rows = [['events', 'seconds', 'heap after GC', 'snapshot', 'open sessions', 'RSS']];
   const t0 = performance.now();
   let events = 0;
@@ -254,27 +275,25 @@ async function memory(a: Args): Promise<void> {
     for await (const batch of readEvents(file, { threads: 1 })) {
       for (let i = 0; i < batch.length; i += BATCH) {
         const part = batch.slice(i, i + BATCH);
-        r.add(part);
-        r.advance(part[part.length - 1]!.event_time);
+        feed.push(part, [], part[part.length - 1]!.event_time);
       }
-      await store.put(r.takeChanges(), r.stats(), Date.now());
+      await feed.flush();
       events += batch.length;
       if (events >= next) {
         gc();
-        const snapshot = r.snapshot().length;
+        const snapshot = JSON.stringify(feed.rollups.snapshot()).length;
         rows.push([
           fmt(events),
           fmt((performance.now() - t0) / 1000, 1),
           `${fmt(process.memoryUsage().heapUsed / MiB)} MiB`,
           `${fmt(snapshot / MiB, 2)} MiB`,
-          fmt(r.stats().openSessions),
+          fmt(feed.rollups.stats().openSessions),
           `${fmt(process.memoryUsage().rss / MiB)} MiB`,
         ]);
         next += a.every;
       }
     }
-    r.drain();
-    await store.put(r.takeChanges(), r.stats(), Date.now());
+    await feed.finish(true);
     // The exact counts from DuckDB over the same file; ours from the stored hour buckets of each day.
     const inst = await DuckDBInstance.create(':memory:');
     const con = await inst.connect();
@@ -315,15 +334,15 @@ async function store(a: Args): Promise<void> {
   const file = dataset(a);
   const events = await loadEvents(file);
   const r = newRollups();
-  const flushes: { buckets: ReturnType<Rollups['takeChanges']>; stats: ReturnType<Rollups['stats']> }[] = [];
+  const flushes: { buckets: StoredBucket[]; stats: ReturnType<Rollups['stats']> }[] = [];
   for (let i = 0; i < events.length; i += BATCH) {
     const part = events.slice(i, i + BATCH);
     r.add(part);
     r.advance(part[part.length - 1]!.event_time);
-    if ((i / BATCH) % 20 === 19) flushes.push({ buckets: r.takeChanges(), stats: r.stats() });
+    if ((i / BATCH) % 20 === 19) flushes.push({ buckets: r.takeChanges().minutes, stats: r.stats() });
   }
   r.drain();
-  flushes.push({ buckets: r.takeChanges(), stats: r.stats() });
+  flushes.push({ buckets: r.takeChanges().minutes, stats: r.stats() });
   const rows = flushes.reduce((n, f) => n + f.buckets.length, 0);
   const newest = r.stats().newest!;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'storepulse-bench-journey-'));

@@ -1,13 +1,15 @@
 /**
  * The processor's live journey rollups (core/journey/rollups.ts) and their store: the events it
- * releases and the alerts it fires go in; the changed buckets go to the store every `flushSeconds`,
+ * releases and the alerts it fires go in; the changed minutes go to the store every `flushSeconds`,
  * before each checkpoint (a checkpoint's state must not be ahead of what the store holds of the
- * minutes that left memory), and at the end; old buckets are pruned by event time.
+ * minutes that left memory), and at the end. An hour that became final is stored cut to the top
+ * `topK` products per measure; one begun before a restart is merged from its minutes in the store. Old buckets are pruned by event
+ * time.
  */
 import type { Alert } from '../core/alert.js';
 import type { ClickEvent } from '../core/event.js';
 import type { JourneyConfig } from '../core/journey/options.js';
-import { HOUR_MS, Rollups } from '../core/journey/rollups.js';
+import { HOUR_MS, hourOfMinutes, hourRow, Rollups } from '../core/journey/rollups.js';
 import type { RollupStore } from '../stores/types.js';
 
 export interface JourneyTarget {
@@ -24,11 +26,7 @@ export class JourneyFeed {
     timeOf: (e: ClickEvent) => number | undefined,
     private readonly now: () => number,
   ) {
-    this.rollups = new Rollups({
-      timeOf,
-      sessionGapMs: target.config.sessionGapMinutes * 60_000,
-      topK: target.config.topK,
-    });
+    this.rollups = new Rollups({ timeOf, sessionGapMs: target.config.sessionGapMinutes * 60_000 });
     this.flushedAt = now();
   }
 
@@ -46,11 +44,16 @@ export class JourneyFeed {
   async flush(): Promise<void> {
     this.flushedAt = this.now();
     const stats = this.rollups.stats();
-    await this.target.store.put(this.rollups.takeChanges(), stats, this.flushedAt);
+    const { store, config } = this.target;
+    const { minutes, finalHours } = this.rollups.takeChanges();
+    await store.put(minutes, stats, this.flushedAt);
+    for (const { start, bucket } of finalHours) {
+      const hour = bucket ?? hourOfMinutes(start, await store.range('minute', start, start + HOUR_MS));
+      await store.put([hourRow(hour, config.topK)], stats, this.flushedAt);
+    }
     if (stats.newest !== null) {
-      const c = this.target.config;
-      await this.target.store.prune('minute', stats.newest - c.minuteRetentionHours * HOUR_MS);
-      await this.target.store.prune('hour', stats.newest - c.hourRetentionDays * 24 * HOUR_MS);
+      await store.prune('minute', stats.newest - config.minuteRetentionHours * HOUR_MS);
+      await store.prune('hour', stats.newest - config.hourRetentionDays * 24 * HOUR_MS);
     }
   }
 

@@ -7,7 +7,7 @@
  */
 import type { ClickEvent } from '../core/event.js';
 import type { Detector } from '../core/rules/detector.js';
-import type { Rollups } from '../core/journey/rollups.js';
+import type { Rollups, RollupsSnapshot } from '../core/journey/rollups.js';
 import type { EventOrder } from './event-order.js';
 import type { ShardClock } from './shard-clock.js';
 
@@ -17,7 +17,7 @@ interface SavedState {
   pending?: ClickEvent[];
   newest: Record<string, number>;
   /** The journey rollups (absent when they were off, or before they existed: start fresh). */
-  journey?: string;
+  journey?: RollupsSnapshot;
 }
 
 export interface ProcessorParts {

@@ -6,7 +6,14 @@ import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/core/alert.js';
 import type { ClickEvent, EventType } from '../../src/core/event.js';
 import { figuresOf } from '../../src/core/journey/query.js';
-import { MINUTE_MS, Rollups, type StoredBucket } from '../../src/core/journey/rollups.js';
+import {
+  HOUR_MS,
+  hourOfMinutes,
+  hourRow,
+  MINUTE_MS,
+  Rollups,
+  type StoredBucket,
+} from '../../src/core/journey/rollups.js';
 import { Rng } from '../../src/sources/synthetic/rng.js';
 
 const T0 = Date.parse('2019-10-01T10:00:00Z');
@@ -32,11 +39,26 @@ function ev(
   };
 }
 
-const rollups = (topK = 100) => new Rollups({ timeOf: (e) => e.event_time, sessionGapMs: GAP, topK });
+const rollups = () => new Rollups({ timeOf: (e) => e.event_time, sessionGapMs: GAP });
 
-/** What a store would hold after these writes: the last write of each bucket. */
-function stored(writes: StoredBucket[], into = new Map<string, StoredBucket>()): Map<string, StoredBucket> {
-  for (const b of writes) into.set(`${b.grain}:${b.start}`, b);
+/**
+ * What a store would hold after these changes: the last write of each minute, and each hour that
+ * became final merged from its minutes (as journey-feed.ts does), keeping the top `topK` products.
+ */
+function stored(
+  changes: ReturnType<Rollups['takeChanges']>,
+  into = new Map<string, StoredBucket>(),
+  topK = 100,
+): Map<string, StoredBucket> {
+  // Cloned, as a store serialises what it is given before the rollups change it.
+  for (const b of structuredClone(changes.minutes)) into.set(`${b.grain}:${b.start}`, b);
+  for (const { start, bucket } of changes.finalHours) {
+    const minutes = all(into, 'minute').filter((m) => m.start >= start && m.start < start + HOUR_MS);
+    const hour = hourRow(bucket ?? hourOfMinutes(start, minutes), topK);
+    // Merged as it went, or from the stored minutes after a restart: the same either way.
+    if (bucket) expect(hour).toEqual(hourRow(hourOfMinutes(start, minutes), topK));
+    into.set(`hour:${start}`, structuredClone(hour));
+  }
   return into;
 }
 
@@ -58,8 +80,8 @@ describe('Rollups', () => {
     ]);
     r.advance(T0 + 90_000);
     expect(r.stats().openSessions).toBe(2);
-    // Session a (last event at 10 s) ends once the watermark is a gap past it; b not yet.
-    r.advance(T0 + 10_000 + GAP);
+    // Session a (last event in minute 0) ends once the watermark is a gap past that minute; b not yet.
+    r.advance(T0 + MINUTE_MS + GAP);
     expect(r.stats().openSessions).toBe(1);
     r.drain();
     const s = stored(r.takeChanges());
@@ -141,18 +163,18 @@ describe('Rollups', () => {
       }
     };
     const straight = new Map<string, StoredBucket>();
-    const a = rollups(20);
+    const a = rollups();
     run(a, 0, events.length, straight);
     a.drain();
     stored(a.takeChanges(), straight);
     for (const cut of [700, 2300, 4100]) {
       const s = new Map<string, StoredBucket>();
-      const before = rollups(20);
+      const before = rollups();
       run(before, 0, cut, s);
       // The restarted run's snapshot is older than what the first one wrote after it.
-      const snap = before.snapshot();
+      const snap = structuredClone(before.snapshot());
       run(before, cut, Math.min(cut + 600, events.length), s);
-      const after = rollups(20);
+      const after = rollups();
       after.restore(snap);
       run(after, cut, events.length, s);
       after.drain();
@@ -165,9 +187,9 @@ describe('Rollups', () => {
 });
 
 describe('figuresOf', () => {
-  it('keeps the top K products per bucket and states the most a merged figure can be short', () => {
-    const r = rollups(2);
-    // Products 1..4 viewed 4, 3, 2, 1 times in minute 0; product 4 viewed 5 times in minute 1.
+  it('keeps the top K products per stored hour and states the most a merged figure can be short', () => {
+    const r = rollups();
+    // Products 1..4 viewed 4, 3, 2, 1 times in hour 0; product 4 viewed 5 times in hour 1.
     for (const [p, times] of [
       [1, 4],
       [2, 3],
@@ -175,11 +197,20 @@ describe('figuresOf', () => {
       [4, 1],
     ] as const)
       for (let i = 0; i < times; i++) r.add([ev(i, 1, 's', 'view', { product_id: p })]);
-    for (let i = 0; i < 5; i++) r.add([ev(60 + i, 1, 's', 'view', { product_id: 4 })]);
+    for (let i = 0; i < 5; i++) r.add([ev(3600 + i, 1, 's', 'view', { product_id: 4 })]);
     r.drain();
-    const minutes = all(stored(r.takeChanges()), 'minute');
-    const f = figuresOf(minutes, { from: T0, to: T0 + 120_000, grain: 'minute', top: 3 });
-    // Minute 0 kept products 1 and 2 (plus the top by other measures); product 4's 1 view there is cut.
+    const s = stored(r.takeChanges(), new Map(), 2);
+    // Minutes keep every product.
+    const m = figuresOf(all(s, 'minute'), { from: T0, to: T0 + 7_200_000, grain: 'minute', top: 4 });
+    expect(m.top.products.views.map((x) => [x.key, x.views])).toEqual([
+      ['4', 6],
+      ['1', 4],
+      ['2', 3],
+      ['3', 2],
+    ]);
+    expect(m.accuracy.productsMaxError.views).toBe(0);
+    const f = figuresOf(all(s, 'hour'), { from: T0, to: T0 + 7_200_000, grain: 'hour', top: 3 });
+    // Hour 0 kept products 1 and 2 (plus the top by other measures); product 4's 1 view there is cut.
     expect(f.top.products.views.map((x) => [x.key, x.views])).toEqual([
       ['4', 5],
       ['1', 4],

@@ -36,16 +36,20 @@ describe('JourneyFeed', () => {
   });
 
   it('deletes buckets past the retention, by event time', async () => {
-    const { store, feed: f } = feed('retention', { minuteRetentionHours: 1, hourRetentionDays: 1 }, () => 0);
+    const { store, feed: f } = feed('retention', { minuteRetentionHours: 2, hourRetentionDays: 1 }, () => 0);
     f.push([ev(1, 0)], [], T0);
-    f.push([ev(1, 2 * HOUR)], [], T0 + 2 * HOUR);
+    f.push([ev(1, 3 * HOUR)], [], T0 + 3 * HOUR);
     await f.flush();
-    // The first minute is more than an hour behind the newest event: gone; its hour is kept a day.
-    expect((await store.range('minute', 0, T0 + 3 * HOUR)).map((b) => b.start)).toEqual([T0 + 2 * HOUR]);
-    expect((await store.range('hour', 0, T0 + 3 * HOUR)).map((b) => b.start)).toEqual([T0, T0 + 2 * HOUR]);
-    f.push([ev(1, 30 * HOUR)], [], T0 + 30 * HOUR);
+    // The first minute is more than two hours behind the newest event: gone; its hour (final, the
+    // only one stored so far, merged from its minutes before they went) is kept a day.
+    expect((await store.range('minute', 0, T0 + 4 * HOUR)).map((b) => b.start)).toEqual([T0 + 3 * HOUR]);
+    const [hour] = await store.range('hour', 0, T0 + 4 * HOUR);
+    expect(hour).toMatchObject({ start: T0, final: true });
+    expect(hour!.data.h.t).toEqual([1, 0, 0, 0]);
+    f.push([ev(1, 27 * HOUR)], [], T0 + 27 * HOUR);
     await f.flush();
-    expect((await store.range('hour', 0, T0 + 31 * HOUR)).map((b) => b.start)).toEqual([T0 + 30 * HOUR]);
+    // Hour 0 is more than a day old now; hour 3 became final.
+    expect((await store.range('hour', 0, T0 + 31 * HOUR)).map((b) => b.start)).toEqual([T0 + 3 * HOUR]);
     await store.close();
   });
 });

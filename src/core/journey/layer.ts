@@ -31,13 +31,14 @@ export interface LayerJSON {
   rev: number;
   u: string;
   s: string;
-  cat: [string, Tally][];
-  br: [string, Tally][];
-  pr: [number, Tally][];
+  /** Tallies flattened: key, then its values, for each key (one array: far cheaper to write and read). */
+  cat: (string | number)[];
+  br: (string | number)[];
+  pr: number[];
   /** Products left out by a top-K cut: the largest value of each measure they could have. */
   prCut?: Tally;
   f: [number, number, number, number, number, number, number, number];
-  ap: [number, [number, number]][];
+  ap: number[];
   apCut?: [number, number];
   sl: string;
   se: string;
@@ -147,7 +148,7 @@ export class Layer {
   }
 
   /**
-   * The layer as JSON. With `topK`, products (and abandoned products) keep only the top K by each
+   * The layer as a JSON value. With `topK`, products (and abandoned products) keep only the top K by each
    * measure, exact, and the cut records the largest value a left-out product can have: a bucket's
    * stored top lists are exact, a top list over many buckets is off by at most the sum of their cuts.
    */
@@ -159,12 +160,12 @@ export class Layer {
       rev: this.revenue,
       u: this.users.toJSON(),
       s: this.sessions.toJSON(),
-      cat: [...this.categories],
-      br: [...this.brands],
-      pr: pr.kept,
+      cat: flat(this.categories),
+      br: flat(this.brands),
+      pr: flat(pr.kept),
       prCut: addCuts(this.productsCut, pr.cut as Tally | undefined),
       f: [...this.funnel],
-      ap: ap.kept,
+      ap: flat(ap.kept),
       apCut: addCuts(this.abandonedCut, ap.cut as [number, number] | undefined),
       sl: this.sessionSeconds.toJSON(),
       se: this.sessionEvents.toJSON(),
@@ -177,17 +178,29 @@ export class Layer {
     l.revenue = j.rev;
     l.users = HyperLogLog.fromJSON(j.u);
     l.sessions = HyperLogLog.fromJSON(j.s);
-    l.categories = new Map(j.cat);
-    l.brands = new Map(j.br);
-    l.products = new Map(j.pr);
+    l.categories = unflat(j.cat, 5) as Map<string, Tally>;
+    l.brands = unflat(j.br, 5) as Map<string, Tally>;
+    l.products = unflat(j.pr, 5) as Map<number, Tally>;
     l.productsCut = j.prCut;
     for (let i = 0; i < 8; i++) l.funnel[i] = j.f[i]!;
-    l.abandoned = new Map(j.ap);
+    l.abandoned = unflat(j.ap, 2) as Map<number, [number, number]>;
     l.abandonedCut = j.apCut;
     l.sessionSeconds = Quantiles.fromJSON(j.sl);
     l.sessionEvents = Quantiles.fromJSON(j.se);
     return l;
   }
+}
+
+function flat<K extends string | number>(entries: Iterable<[K, number[]]>): (K | number)[] {
+  const out: (K | number)[] = [];
+  for (const [k, v] of entries) out.push(k, ...v);
+  return out;
+}
+
+function unflat<K extends string | number>(a: readonly (K | number)[], width: number): Map<K, number[]> {
+  const m = new Map<K, number[]>();
+  for (let i = 0; i < a.length; i += width + 1) m.set(a[i] as K, a.slice(i + 1, i + 1 + width) as number[]);
+  return m;
 }
 
 function mergeTallies<K>(into: Map<K, Tally>, from: Map<K, Tally>): void {
@@ -212,8 +225,8 @@ function topOf<K extends number | string, V extends number[]>(
   map: Map<K, V>,
   k: number | undefined,
   by: readonly number[],
-): { kept: [K, V][]; cut: number[] | undefined } {
-  if (k === undefined || map.size <= k) return { kept: [...map], cut: undefined };
+): { kept: Iterable<[K, V]>; cut: number[] | undefined } {
+  if (k === undefined || map.size <= k) return { kept: map, cut: undefined };
   const entries = [...map];
   const keep = new Set<K>();
   const width = entries[0]![1].length;

@@ -4,8 +4,8 @@ import { z } from 'zod';
 const JOURNEY_DEFAULTS = {
   /** Google Analytics' session timeout: a session that has been quiet this long has ended. */
   sessionGapMinutes: 30,
-  /** Products kept per measure in each stored bucket (exact within the bucket; docs/journey.md). */
-  topK: 100,
+  /** Products kept per measure in each stored hour (exact within it; minutes keep all; docs/journey.md). */
+  topK: 1000,
   /** Minute buckets are kept this long behind the newest event time... */
   minuteRetentionHours: 48,
   /** ...hour buckets this long (two REES46 months fit). */
@@ -20,7 +20,8 @@ export const journeyOptionsSchema = z
     enabled: z.boolean().default(true),
     sessionGapMinutes: z.number().positive().default(JOURNEY_DEFAULTS.sessionGapMinutes),
     topK: z.number().int().min(1).max(10_000).default(JOURNEY_DEFAULTS.topK),
-    minuteRetentionHours: z.number().positive().default(JOURNEY_DEFAULTS.minuteRetentionHours),
+    // At least two hours: an hour is merged from its stored minutes once it is final.
+    minuteRetentionHours: z.number().min(2).default(JOURNEY_DEFAULTS.minuteRetentionHours),
     hourRetentionDays: z.number().positive().default(JOURNEY_DEFAULTS.hourRetentionDays),
     flushSeconds: z.number().positive().default(JOURNEY_DEFAULTS.flushSeconds),
   })

@@ -9,7 +9,15 @@ import { isoUtc } from '../time.js';
 import { HLL_RELATIVE_BOUND, HLL_SPARSE_LIMIT } from '../sketches/hll.js';
 import type { RollupStore } from '../../stores/types.js';
 import { Layer, RANKED, type RankBy, type Tally } from './layer.js';
-import { Bucket, type Grain, HOUR_MS, MINUTE_MS, type RollupStats, type StoredBucket } from './rollups.js';
+import {
+  Bucket,
+  type Grain,
+  HOUR_MS,
+  hourOf,
+  MINUTE_MS,
+  type RollupStats,
+  type StoredBucket,
+} from './rollups.js';
 
 export const TRAFFIC = ['all', 'people', 'flagged'] as const;
 export type Traffic = (typeof TRAFFIC)[number];
@@ -115,8 +123,14 @@ export async function queryJourney(
   const from = q.from ?? to - (q.lastMs ?? HOUR_MS);
   if (!(from < to)) throw new StorepulseError('USAGE', `the range's start must be before its end`);
   const grain = q.grain ?? (to - from <= SIX_HOURS ? 'minute' : 'hour');
-  const size = grain === 'minute' ? MINUTE_MS : HOUR_MS;
-  const buckets = await store.range(grain, from - mod(from, size), to);
+  let buckets: StoredBucket[];
+  if (grain === 'minute') buckets = await store.range('minute', from - mod(from, MINUTE_MS), to);
+  else {
+    // Hours are stored once final (rollups.ts); the ones after the last final hour are their minutes.
+    const hours = await store.range('hour', from - mod(from, HOUR_MS), to);
+    const done = hours.length > 0 ? hours[hours.length - 1]!.start + HOUR_MS : from - mod(from, HOUR_MS);
+    buckets = [...hours, ...(await store.range('minute', done, to))];
+  }
   const figures = figuresOf(buckets, { ...q, from, to, grain });
   figures.status = {
     ...status.stats,
@@ -126,7 +140,7 @@ export async function queryJourney(
   return figures;
 }
 
-/** Merges stored buckets into the figures (pure). */
+/** Merges stored buckets into the figures (pure); minutes count in their hour at the hour grain. */
 export function figuresOf(
   buckets: readonly StoredBucket[],
   q: { from: number; to: number; grain: Grain; top?: number; traffic?: Traffic },
@@ -135,7 +149,7 @@ export function figuresOf(
   const top = q.top ?? 10;
   const total = new Layer();
   const flagged = new Layer();
-  const series: JourneyFigures['series'] = [];
+  const perBucket = new Map<number, Layer>();
   let allEvents = 0;
   for (const stored of buckets) {
     const b = Bucket.fromJSON(stored.grain, stored.start, stored.data);
@@ -146,27 +160,33 @@ export function figuresOf(
       flagged.merge(b.flagged);
       allEvents += b.flagged.events;
     }
-    series.push({
-      start: isoUtc(stored.start),
+    const key = q.grain === 'hour' ? hourOf(stored.start) : stored.start;
+    const into = perBucket.get(key);
+    if (into) into.merge(l);
+    else perBucket.set(key, l);
+  }
+  const series: JourneyFigures['series'] = [...perBucket]
+    .sort((a, b) => a[0] - b[0])
+    .map(([start, l]) => ({
+      start: isoUtc(start),
       events: l.events,
       view: l.types[0],
       cart: l.types[1],
       purchase: l.types[2],
       revenue: l.revenue / 100,
       users: l.users.count(),
-    });
-  }
+    }));
   const [view, cart, purchase, removeFromCart] = total.types;
   const f = total.funnel;
   const size = q.grain === 'minute' ? MINUTE_MS : HOUR_MS;
-  const covered = buckets.length > 0 ? (buckets.length * size) / 1000 : 0;
+  const covered = (series.length * size) / 1000;
   const cut = total.productsCut;
   return {
     range: {
       from: isoUtc(q.from),
       to: isoUtc(q.to),
       grain: q.grain,
-      buckets: buckets.length,
+      buckets: series.length,
       final: buckets.every((b) => b.final),
     },
     traffic,

@@ -7,12 +7,16 @@
  * the session gap (30 minutes of event time, Google Analytics' rule; a later event of the same id
  * starts a new one) and is counted then, in the bucket of its last event: funnel, cart abandonment,
  * length. A minute is final once the watermark is a session gap past its end (no session
- * can end in it any more); it is then merged into its hour, and an hour is final the same way.
+ * can end in it any more), and an hour the same way.
  *
- * The state is checkpointed with the processor's (snapshot/restore), and what the store holds is
- * always the whole of a bucket, written again when it changes (takeChanges): a run restarted from an
- * older checkpoint recomputes the same buckets and overwrites them, so figures are exact across
- * restarts. Events for a minute already final are counted as `tooLate`, not applied.
+ * The store gets every minute whole, written again while it changes (takeChanges), and an hour once,
+ * when final; until then the query reads an hour as its minutes. Each final minute is merged into its
+ * hour here as it goes, but hours are not checkpointed (a month of products would make every
+ * checkpoint heavy): an hour begun before a restart is merged from its minutes in the store instead,
+ * where they all are once it is final (pipeline/journey-feed.ts). The state
+ * is checkpointed with the processor's (snapshot/restore): a run restarted from an older checkpoint
+ * recomputes the same buckets and overwrites them, so figures are exact across restarts. Events for a
+ * minute already final are counted as `tooLate`, not applied.
  */
 import type { Alert } from '../alert.js';
 import type { ClickEvent } from '../event.js';
@@ -58,6 +62,24 @@ export interface BucketJSON {
   f?: LayerJSON;
 }
 
+/** The row of a final hour, its products cut to the top `topK` per measure. */
+export function hourRow(hour: Bucket, topK: number): StoredBucket {
+  return { grain: 'hour', start: hour.start, final: true, data: hour.toJSON(topK) };
+}
+
+/** An hour merged from its (final) minutes as the store holds them. */
+export function hourOfMinutes(start: number, minutes: readonly StoredBucket[]): Bucket {
+  const hour = new Bucket('hour', start);
+  for (const m of minutes) hour.merge(Bucket.fromJSON('minute', m.start, m.data));
+  return hour;
+}
+
+/** An hour that became final: its minutes merged, or none when some were merged before a restart. */
+export interface FinalHour {
+  start: number;
+  bucket?: Bucket;
+}
+
 /** A bucket as the store keeps it: the whole of it, final or still changing. */
 export interface StoredBucket {
   grain: Grain;
@@ -87,20 +109,22 @@ export interface RollupOptions {
   timeOf: (e: ClickEvent) => number | undefined;
   /** A session ends after this much event time without an event (ms). */
   sessionGapMs: number;
-  /** Products kept per measure in a stored bucket (layer.ts `toJSON`). */
-  topK: number;
 }
 
 interface OpenSession extends ClosedSession {
   user: number;
+  /** The minute under which it waits to end (`Rollups.ending`). */
+  queued: number;
 }
 
-/** Checkpointed state (see the module comment). */
-interface Snapshot {
+/** Checkpointed state (see the module comment), a plain JSON value. */
+export interface RollupsSnapshot {
   v: 1;
   m: [number, BucketJSON][];
-  h: [number, BucketJSON][];
+  /** Hours with minutes, not final yet. */
+  h: number[];
   s: [string, OpenSession][];
+  e: [number, string[]][];
   fu: number[];
   fs: string[];
   wm: number | null;
@@ -110,15 +134,23 @@ interface Snapshot {
 
 export class Rollups {
   private minutes = new Map<number, Bucket>();
-  private hours = new Map<number, Bucket>();
-  /** Open sessions, least recently active first (an update moves a session to the end). */
+  /** Hours with a final minute, not final yet: their minutes merged, or null when some are in the store only. */
+  private hours = new Map<number, Bucket | null>();
   private sessions = new Map<string, OpenSession>();
+  /**
+   * Session ids by the minute of their last event, to end them without scanning every session: a
+   * session can end once the watermark is a gap past that minute. A session that moves on to a later
+   * minute is queued again there, and skipped where it was queued before.
+   */
+  private ending = new Map<number, string[]>();
   private flaggedUsers = new Set<number>();
   private flaggedSessions = new Set<string>();
   private watermark = -Infinity;
   private newest = -Infinity;
   private changedMinutes = new Set<number>();
-  private changedHours = new Set<number>();
+  /** Final minutes and hours waiting for takeChanges. */
+  private finals: StoredBucket[] = [];
+  private finalHours: FinalHour[] = [];
   private counters = { events: 0, flaggedEvents: 0, tooLate: 0, sessionsTooLate: 0 };
   private last: Bucket | undefined;
 
@@ -137,7 +169,7 @@ export class Rollups {
     for (const e of events) {
       const t = this.opts.timeOf(e);
       if (t === undefined) continue;
-      const start = t - (((t % MINUTE_MS) + MINUTE_MS) % MINUTE_MS);
+      const start = minuteOf(t);
       let bucket = this.last;
       if (bucket?.start !== start) {
         bucket = this.minutes.get(start);
@@ -166,53 +198,46 @@ export class Rollups {
     if (watermark <= this.watermark) return;
     this.watermark = watermark;
     const gap = this.opts.sessionGapMs;
-    for (const [id, s] of this.sessions) {
-      if (s.last + gap > watermark) break;
-      this.end(id, s);
+    for (const [minute, ids] of this.ending) {
+      if (minute + MINUTE_MS + gap > watermark) continue;
+      for (const id of ids) {
+        const s = this.sessions.get(id);
+        if (s?.queued === minute) this.end(id, s);
+      }
+      this.ending.delete(minute);
     }
     for (const [start, b] of this.minutes) {
       if (start + MINUTE_MS + gap <= watermark) this.finishMinute(start, b);
     }
     for (const start of this.hours.keys()) {
-      if (start + HOUR_MS + gap <= watermark) this.changedHours.add(start);
+      if (start + HOUR_MS + gap <= watermark) this.finishHour(start);
     }
   }
 
   /** End of input: every session ends and every bucket is final. */
   drain(): void {
     for (const [id, s] of this.sessions) this.end(id, s);
+    this.ending.clear();
     for (const [start, b] of this.minutes) this.finishMinute(start, b);
+    for (const start of this.hours.keys()) this.finishHour(start);
     this.watermark = Infinity;
-    for (const start of this.hours.keys()) this.changedHours.add(start);
   }
 
   /**
-   * The buckets changed since the last call, whole, for the store; final ones leave memory. An hour
-   * not final yet is written as its final minutes plus its open ones.
+   * The minutes changed since the last call, whole, for the store (open ones, then final ones), and
+   * the hours that became final: every minute of theirs is final and among these or earlier ones.
    */
-  takeChanges(): StoredBucket[] {
-    const out: StoredBucket[] = [];
-    const gap = this.opts.sessionGapMs;
+  takeChanges(): { minutes: StoredBucket[]; finalHours: FinalHour[] } {
+    const minutes: StoredBucket[] = [];
     for (const start of this.changedMinutes) {
-      const b = this.minutes.get(start);
-      if (b) out.push({ grain: 'minute', start, final: false, data: b.toJSON(this.opts.topK) });
-      this.changedHours.add(hourOf(start));
+      const b = this.minutes.get(start)!;
+      minutes.push({ grain: 'minute', start, final: false, data: b.toJSON() });
     }
     this.changedMinutes.clear();
     // The next event marks its minute changed again.
     this.last = undefined;
-    for (const start of this.changedHours) {
-      const b = this.hours.get(start);
-      const final = start + HOUR_MS + gap <= this.watermark;
-      const whole = new Bucket('hour', start);
-      if (b) whole.merge(b);
-      if (!final) for (const [m, mb] of this.minutes) if (hourOf(m) === start) whole.merge(mb);
-      out.push({ grain: 'hour', start, final, data: whole.toJSON(this.opts.topK) });
-      if (final) this.hours.delete(start);
-    }
-    this.changedHours.clear();
-    out.push(...this.finalMinutes.splice(0));
-    return out;
+    minutes.push(...this.finals.splice(0));
+    return { minutes, finalHours: this.finalHours.splice(0) };
   }
 
   stats(): RollupStats {
@@ -225,26 +250,31 @@ export class Rollups {
     };
   }
 
-  snapshot(): string {
-    return JSON.stringify({
+  /**
+   * The state as a plain JSON value. It shares arrays with these rollups (copying them would double
+   * the work of a checkpoint): serialise it before they change, as the processor's checkpoint does.
+   */
+  snapshot(): RollupsSnapshot {
+    return {
       v: 1,
       m: [...this.minutes].map(([k, b]) => [k, b.toJSON()]),
-      h: [...this.hours].map(([k, b]) => [k, b.toJSON()]),
+      h: [...this.hours.keys()],
       s: [...this.sessions],
+      e: [...this.ending],
       fu: [...this.flaggedUsers],
       fs: [...this.flaggedSessions],
       wm: Number.isFinite(this.watermark) ? this.watermark : null,
       nw: Number.isFinite(this.newest) ? this.newest : null,
-      st: this.counters,
-    } satisfies Snapshot);
+      st: { ...this.counters },
+    };
   }
 
   /** Restores a snapshot into fresh rollups. */
-  restore(text: string): void {
-    const s = JSON.parse(text) as Snapshot;
+  restore(s: RollupsSnapshot): void {
     this.minutes = new Map(s.m.map(([k, j]) => [k, Bucket.fromJSON('minute', k, j)]));
-    this.hours = new Map(s.h.map(([k, j]) => [k, Bucket.fromJSON('hour', k, j)]));
+    this.hours = new Map(s.h.map((start) => [start, null]));
     this.sessions = new Map(s.s);
+    this.ending = new Map(s.e);
     this.flaggedUsers = new Set(s.fu);
     this.flaggedSessions = new Set(s.fs);
     this.watermark = s.wm ?? -Infinity;
@@ -253,23 +283,35 @@ export class Rollups {
     this.last = undefined;
   }
 
-  /** Final minutes waiting for takeChanges (already merged into their hours). */
-  private finalMinutes: StoredBucket[] = [];
-
   private finishMinute(start: number, b: Bucket): void {
-    this.finalMinutes.push({ grain: 'minute', start, final: true, data: b.toJSON(this.opts.topK) });
+    this.finals.push({ grain: 'minute', start, final: true, data: b.toJSON() });
     this.changedMinutes.delete(start);
     this.minutes.delete(start);
     if (this.last === b) this.last = undefined;
     const h = hourOf(start);
-    let hour = this.hours.get(h);
-    if (!hour) this.hours.set(h, (hour = new Bucket('hour', h)));
-    hour.merge(b);
-    this.changedHours.add(h);
+    const hour = this.hours.get(h);
+    if (hour) hour.merge(b);
+    else if (hour === undefined) {
+      const fresh = new Bucket('hour', h);
+      fresh.merge(b);
+      this.hours.set(h, fresh);
+    }
+  }
+
+  private finishHour(start: number): void {
+    this.finalHours.push({ start, bucket: this.hours.get(start) ?? undefined });
+    this.hours.delete(start);
+  }
+
+  private queue(id: string, s: OpenSession): void {
+    const list = this.ending.get(s.queued);
+    if (list) list.push(id);
+    else this.ending.set(s.queued, [id]);
   }
 
   private isFlagged(user: number, session: string | null): boolean {
-    return this.flaggedUsers.has(user) || (session !== null && this.flaggedSessions.has(session));
+    if (this.flaggedUsers.has(user)) return true;
+    return session !== null && this.flaggedSessions.size > 0 && this.flaggedSessions.has(session);
   }
 
   private track(e: ClickEvent, t: number): void {
@@ -281,12 +323,27 @@ export class Rollups {
       this.end(id, s);
       s = undefined;
     }
-    if (s) this.sessions.delete(id);
-    else s = { user: e.user_id, first: t, last: t, events: 0, viewed: false, carts: [], purchased: false };
-    this.sessions.set(id, s);
+    if (!s) {
+      s = {
+        user: e.user_id,
+        first: t,
+        last: t,
+        events: 0,
+        viewed: false,
+        carts: [],
+        purchased: false,
+        queued: NaN,
+      };
+      this.sessions.set(id, s);
+    }
     s.events++;
     if (t < s.first) s.first = t;
     if (t > s.last) s.last = t;
+    const minute = minuteOf(s.last);
+    if (s.queued !== minute) {
+      s.queued = minute;
+      this.queue(id, s);
+    }
     if (e.event_type === 'view') s.viewed = true;
     else if (e.event_type === 'cart') s.carts.push([e.product_id, cents(e.price)]);
     else if (e.event_type === 'purchase') s.purchased = true;
@@ -294,7 +351,7 @@ export class Rollups {
 
   private end(id: string, s: OpenSession): void {
     this.sessions.delete(id);
-    const start = s.last - (((s.last % MINUTE_MS) + MINUTE_MS) % MINUTE_MS);
+    const start = minuteOf(s.last);
     const bucket = this.minutes.get(start);
     if (!bucket) {
       this.counters.sessionsTooLate++;
@@ -305,4 +362,6 @@ export class Rollups {
   }
 }
 
-const hourOf = (t: number) => t - (((t % HOUR_MS) + HOUR_MS) % HOUR_MS);
+const floorTo = (size: number) => (t: number) => t - (((t % size) + size) % size);
+const minuteOf = floorTo(MINUTE_MS);
+export const hourOf = floorTo(HOUR_MS);
