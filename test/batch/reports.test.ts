@@ -224,6 +224,7 @@ describe('reports', () => {
     expect(all.map((r) => r.name)).toEqual([
       'brands_needing_marketing',
       'cart_abandonment',
+      'session_funnel',
       'top_categories',
       'unique_visitors',
     ]);
@@ -252,7 +253,7 @@ describe('reports', () => {
     await expect(runReport('nope', shop)).rejects.toMatchObject({
       code: 'USAGE',
       message: expect.stringContaining(
-        'brands_needing_marketing, cart_abandonment, top_categories, unique_visitors',
+        'brands_needing_marketing, cart_abandonment, session_funnel, top_categories, unique_visitors',
       ),
     });
   });

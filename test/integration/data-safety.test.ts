@@ -109,7 +109,9 @@ describe('demo checks before it deletes, and touches only what it made', () => {
     const alerts = alertCount(dataDir);
     const r = at(dataDir, 'demo', '--dataset', csv);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/holds lake, alerts\.sqlite, outbox\.sqlite, streams from other commands/);
+    expect(r.stderr).toMatch(
+      /holds lake, alerts\.sqlite, outbox\.sqlite, journey\.sqlite, streams from other commands/,
+    );
     expect(await lakeRowCount(path.join(dataDir, 'lake'))).toBe(EVENTS);
     expect(alertCount(dataDir)).toBe(alerts);
   });
