@@ -236,7 +236,10 @@ async function throughput(a: Args): Promise<void> {
       PHASES[p],
       fmt(ms(p)),
       fmt(eps(p)),
-      `${fmt(Math.max(...rs.map((r) => r.rssMiB)))} MiB`,
+      // A CLI phase's RSS is the child's, not measured here.
+      rs[0]!.rssMiB === null || Number.isNaN(rs[0]!.rssMiB)
+        ? 'n/a'
+        : `${fmt(Math.max(...rs.map((r) => r.rssMiB)))} MiB`,
       fmt(rs[0]!.out),
     ]);
   }
