@@ -3,8 +3,8 @@
  * releases and the alerts it fires go in; the changed minutes go to the store every `flushSeconds`,
  * before each checkpoint (a checkpoint's state must not be ahead of what the store holds of the
  * minutes that left memory), and at the end. An hour that became final is stored cut to the top
- * `topK` products per measure; one begun before a restart is merged from its minutes in the store. Old buckets are pruned by event
- * time.
+ * `topK` products per measure; one begun before a restart is merged from its minutes in the store.
+ * Old buckets are pruned by event time.
  */
 import type { Alert } from '../core/alert.js';
 import type { ClickEvent } from '../core/event.js';
