@@ -15,29 +15,26 @@ import {
   type StoredBucket,
 } from '../../src/core/journey/rollups.js';
 import { Rng } from '../../src/sources/synthetic/rng.js';
+import { ev as event, T0 } from '../helpers/events.js';
 
-const T0 = Date.parse('2019-10-01T10:00:00Z');
 const GAP = 30 * MINUTE_MS;
 
-function ev(
+/** An event `sec` seconds after T0 (test/helpers/events.ts), with a session, a type and product 100. */
+const ev = (
   sec: number,
   user: number,
   session: string | null,
   type: EventType = 'view',
   o: Partial<ClickEvent> = {},
-): ClickEvent {
-  return {
-    event_time: T0 + sec * 1000,
-    event_type: type,
-    product_id: o.product_id ?? 100,
-    category_id: '2053013555631882655',
-    category_code: o.category_code === undefined ? 'electronics.smartphone' : o.category_code,
-    brand: o.brand === undefined ? 'acme' : o.brand,
-    price: o.price ?? 10.5,
-    user_id: user,
+) =>
+  event(user, sec * 1000, {
     user_session: session,
-  };
-}
+    event_type: type,
+    product_id: 100,
+    brand: 'acme',
+    price: 10.5,
+    ...o,
+  });
 
 const rollups = () => new Rollups({ timeOf: (e) => e.event_time, sessionGapMs: GAP });
 
@@ -139,17 +136,16 @@ describe('Rollups', () => {
 
   it('gives the same stored figures when restored from a snapshot at any point', () => {
     const rng = new Rng(7);
-    const between = (lo: number, hi: number) => lo + rng.int(hi - lo + 1);
     const events: ClickEvent[] = [];
     const types: EventType[] = ['view', 'view', 'view', 'cart', 'purchase', 'remove_from_cart'];
     for (let i = 0; i < 5000; i++) {
-      const user = between(1, 300);
+      const user = rng.intIn(1, 300);
       events.push(
-        ev(i * 2, user, `s${user}-${Math.floor(i / 900)}`, types[between(0, types.length - 1)]!, {
-          product_id: between(1, 400),
-          brand: between(0, 3) === 0 ? null : `b${between(1, 30)}`,
-          category_code: between(0, 3) === 0 ? null : `c${between(1, 20)}`,
-          price: between(100, 99_999) / 100,
+        ev(i * 2, user, `s${user}-${Math.floor(i / 900)}`, types[rng.intIn(0, types.length - 1)]!, {
+          product_id: rng.intIn(1, 400),
+          brand: rng.intIn(0, 3) === 0 ? null : `b${rng.intIn(1, 30)}`,
+          category_code: rng.intIn(0, 3) === 0 ? null : `c${rng.intIn(1, 20)}`,
+          price: rng.intIn(100, 99_999) / 100,
         }),
       );
     }

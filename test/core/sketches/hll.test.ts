@@ -8,15 +8,12 @@ import {
   hashNumber,
   hllErrorBound,
 } from '../../../src/core/sketches/hll.js';
+import { Rng } from '../../../src/sources/synthetic/rng.js';
 
-function mulberry32(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
+/** Uniform in [0, 1), seeded: the project's generator (sources/synthetic/rng.ts). */
+function seeded(seed: number): () => number {
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
 /** Session-id-like strings: 32 hex digits in UUID form, distinct for distinct (seed, i). */
@@ -31,7 +28,7 @@ function uuid(seed: number, i: number): string {
 /** The ids of one run: consecutive user-id-like numbers, strided ones, random ones up to 2^53, or strings. */
 type Kind = 'consecutive' | 'strided' | 'random' | 'string';
 function fill(h: HyperLogLog, kind: Kind, seed: number, n: number): void {
-  const rnd = mulberry32(seed);
+  const rnd = seeded(seed);
   const start = 500_000_000 + Math.floor(rnd() * 100_000_000);
   if (kind === 'consecutive') for (let i = 0; i < n; i++) h.addNumber(start + i);
   else if (kind === 'strided') for (let i = 0; i < n; i++) h.addNumber(start + i * 1009);
@@ -152,7 +149,7 @@ describe('HyperLogLog: duplicates and merge', () => {
     for (const n of [3000, 100_000]) {
       const once = ids(0, n);
       const thrice = new HyperLogLog();
-      const rnd = mulberry32(n);
+      const rnd = seeded(n);
       for (let k = 0; k < 3 * n; k++) thrice.addNumber(512_000_000 + Math.floor(rnd() * n));
       for (let i = 0; i < n; i++) thrice.addNumber(512_000_000 + i);
       expect(thrice.count()).toBe(once.count());

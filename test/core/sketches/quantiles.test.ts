@@ -1,15 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { StorepulseError } from '../../../src/core/errors.js';
 import { QUANTILE_RELATIVE_ACCURACY, Quantiles } from '../../../src/core/sketches/quantiles.js';
+import { Rng } from '../../../src/sources/synthetic/rng.js';
 
-function mulberry32(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
+/** Uniform in [0, 1), seeded: the project's generator (sources/synthetic/rng.ts). */
+function seeded(seed: number): () => number {
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
 const QS = [0, 0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1];
@@ -49,13 +46,13 @@ describe('Quantiles: accuracy', () => {
   });
 
   it('is within 1% on uniform integers, zero included', () => {
-    const rnd = mulberry32(1);
+    const rnd = seeded(1);
     expectAccurate(Array.from({ length: 100_000 }, () => Math.floor(rnd() * 10_001)));
     expectAccurate(Array.from({ length: 50_000 }, () => 1 + Math.floor(rnd() * 40))); // events per session
   });
 
   it('is within 1% on exponential session lengths', () => {
-    const rnd = mulberry32(2);
+    const rnd = seeded(2);
     expectAccurate(Array.from({ length: 100_000 }, () => -300 * Math.log(1 - rnd()))); // mean 5 min
     expectAccurate(Array.from({ length: 20_000 }, () => -0.5 * Math.log(1 - rnd()))); // mostly under 1 s
   });
@@ -102,7 +99,7 @@ describe('Quantiles: merge', () => {
   ];
 
   it.each(ranges)('of %j and %j equals adding all into one', (ra, rb) => {
-    const rnd = mulberry32(3);
+    const rnd = seeded(3);
     const draw = ([lo, hi]: [number, number], n: number) =>
       Array.from({ length: n }, () => lo + rnd() * (hi - lo));
     // Ascending, as the package's bins are laid out around the first value added.
@@ -132,7 +129,7 @@ describe('Quantiles: merge', () => {
 
 describe('Quantiles: serialisation', () => {
   it('round-trips to identical answers, merges and further additions', () => {
-    const rnd = mulberry32(4);
+    const rnd = seeded(4);
     const values = Array.from({ length: 30_000 }, () => (rnd() < 0.05 ? 0 : -300 * Math.log(1 - rnd())));
     const s = sketchOf(values);
     const back = roundTrip(s);
@@ -156,7 +153,7 @@ describe('Quantiles: serialisation', () => {
   });
 
   it('writes the same text for the same values, whatever the order of adding and merging', () => {
-    const rnd = mulberry32(9);
+    const rnd = seeded(9);
     const values = Array.from({ length: 5000 }, () => (rnd() < 0.05 ? 0 : -300 * Math.log(1 - rnd())));
     const whole = sketchOf(values);
     const reversed = sketchOf([...values].reverse());
