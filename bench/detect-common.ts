@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sqlString } from '../src/lake/duckdb.js';
 
 export interface Args {
   part: 'throughput' | 'latency' | 'memory' | 'store';
@@ -133,6 +134,14 @@ export function dataset(a: Args): string {
   renameSync(tmp, file);
   return file;
 }
+
+/** A generated CSV as DuckDB reads it in the benches: typed columns, the dataset's time format. */
+export const readCsv = (file: string) =>
+  `read_csv(${sqlString(file)}, header = true, delim = ',', quote = '"', escape = '"',
+      timestampformat = '%Y-%m-%d %H:%M:%S UTC',
+      columns = {'event_time': 'TIMESTAMP', 'event_type': 'VARCHAR', 'product_id': 'BIGINT',
+        'category_id': 'VARCHAR', 'category_code': 'VARCHAR', 'brand': 'VARCHAR', 'price': 'DOUBLE',
+        'user_id': 'BIGINT', 'user_session': 'VARCHAR'})`;
 
 export function fmt(n: number, digits = 0): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });

@@ -20,7 +20,17 @@ import { readEvents } from '../src/sources/reader.js';
 import { SqliteAlertStore } from '../src/stores/sqlite/alert-store.js';
 import { MemoryStream } from '../src/streams/memory/stream.js';
 import type { PutEntry } from '../src/streams/types.js';
-import { type Args, dataset, fmt, machine, median, MiB, peakRssMiB, table } from './detect-common.js';
+import {
+  type Args,
+  dataset,
+  fmt,
+  readCsv,
+  machine,
+  median,
+  MiB,
+  peakRssMiB,
+  table,
+} from './detect-common.js';
 
 /** Events per detector call, as `storepulse simulate` sends them and the processor sees them live. */
 const BATCH = 500;
@@ -132,13 +142,6 @@ async function oursProcessor(file: string): Promise<PhaseResult> {
   }
 }
 
-const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
-const readCsv = (file: string) =>
-  `read_csv(${q(file)}, header = true, delim = ',', quote = '"', escape = '"',
-      timestampformat = '%Y-%m-%d %H:%M:%S UTC',
-      columns = {'event_time': 'TIMESTAMP', 'event_type': 'VARCHAR', 'product_id': 'BIGINT',
-        'category_id': 'VARCHAR', 'category_code': 'VARCHAR', 'brand': 'VARCHAR', 'price': 'DOUBLE',
-        'user_id': 'BIGINT', 'user_session': 'VARCHAR'})`;
 const windowed = (from: string) =>
   `SELECT user_id, time_bucket(INTERVAL 10 SECOND, event_time) w, count(*) c FROM ${from}
     GROUP BY ALL HAVING count(*) > 5`;

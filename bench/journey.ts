@@ -42,6 +42,7 @@ import {
   type Args,
   CLI,
   dataset,
+  readCsv,
   fmt,
   machine,
   median,
@@ -151,14 +152,6 @@ async function rollupsAlone(file: string): Promise<PhaseResult> {
   out += r.takeChanges().minutes.length;
   return { ms: performance.now() - t0, events: events.length, rssMiB: peakRssMiB(), out };
 }
-
-const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
-const readCsv = (file: string) =>
-  `read_csv(${q(file)}, header = true, delim = ',', quote = '"', escape = '"',
-      timestampformat = '%Y-%m-%d %H:%M:%S UTC',
-      columns = {'event_time': 'TIMESTAMP', 'event_type': 'VARCHAR', 'product_id': 'BIGINT',
-        'category_id': 'VARCHAR', 'category_code': 'VARCHAR', 'brand': 'VARCHAR', 'price': 'DOUBLE',
-        'user_id': 'BIGINT', 'user_session': 'VARCHAR'})`;
 
 /** The rollups' per-minute work in SQL: totals and distinct counts, then the three tallies. */
 const DUCK_QUERIES = [
