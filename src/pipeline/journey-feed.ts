@@ -47,10 +47,13 @@ export class JourneyFeed {
     const { store, config } = this.target;
     const { minutes, finalHours } = this.rollups.takeChanges();
     await store.put(minutes, stats, this.flushedAt);
+    // After the minutes: an hour begun before a restart is merged from them as stored.
+    const hours = [];
     for (const { start, bucket } of finalHours) {
       const hour = bucket ?? hourOfMinutes(start, await store.range('minute', start, start + HOUR_MS));
-      await store.put([hourRow(hour, config.topK)], stats, this.flushedAt);
+      hours.push(hourRow(hour, config.topK));
     }
+    if (hours.length > 0) await store.put(hours, stats, this.flushedAt);
     if (stats.newest !== null) {
       await store.prune('minute', stats.newest - config.minuteRetentionHours * HOUR_MS);
       await store.prune('hour', stats.newest - config.hourRetentionDays * 24 * HOUR_MS);

@@ -38,6 +38,7 @@ function encode(b: StoredBucket): Buffer {
 
 export class SqliteRollupStore implements RollupStore {
   private readonly db: Database.Database;
+  private writes: { upsert: Database.Statement; setStatus: Database.Statement } | undefined;
 
   /** `readonly`: for readers (`storepulse live`), which must not create the file. */
   constructor(file: string, options: { readonly?: boolean } = {}) {
@@ -51,8 +52,11 @@ export class SqliteRollupStore implements RollupStore {
   }
 
   async put(buckets: readonly StoredBucket[], stats: RollupStats, now: number): Promise<void> {
-    const upsert = this.db.prepare('INSERT OR REPLACE INTO buckets VALUES (@grain, @start, @final, @data)');
-    const setStatus = this.db.prepare('INSERT OR REPLACE INTO status VALUES (1, @stats, @updatedAt)');
+    // Prepared on the first write, once: a read-only store has no tables to prepare them against.
+    const { upsert, setStatus } = (this.writes ??= {
+      upsert: this.db.prepare('INSERT OR REPLACE INTO buckets VALUES (@grain, @start, @final, @data)'),
+      setStatus: this.db.prepare('INSERT OR REPLACE INTO status VALUES (1, @stats, @updatedAt)'),
+    });
     this.db.transaction(() => {
       for (const b of buckets) {
         upsert.run({
