@@ -3,12 +3,12 @@
  * table named `events`; here that is a view over the lake's Parquet files, on Athena it is the
  * Glue table. One file is one report; a report may return several named tables.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { StorepulseError, errorMessage, ioError } from '../core/errors.js';
+import { packagePath } from '../core/package.js';
 import { eventsSource } from '../lake/catalog.js';
-import { type DuckDB, openDuckDB, plainRows } from '../lake/duckdb.js';
+import { type DuckDB, openDuckDB, plainRows, sqlString } from '../lake/duckdb.js';
 import { emptyLakeError, listLakeFiles } from '../lake/layout.js';
 import { parseReportFile, type ReportFile } from './sqlfile.js';
 
@@ -44,32 +44,16 @@ export interface RunReportOptions {
   limit?: number;
   /** Folder of report files; default: `sql/` at the package root. */
   sqlDir?: string;
+  /** Only events with `from <= event_time < to` (epoch ms): the reports see the lake cut to the range. */
+  from?: number;
+  to?: number;
 }
 
 /** Rows kept from a table that sets no limit of its own, so a runaway query cannot fill memory. */
 const MAX_ROWS = 10_000;
 
-let cachedSqlDir: string | undefined;
-
-/** `sql/` beside the package.json above this module: works from src/ (vitest) and from dist/src/. */
-function defaultSqlDir(): string {
-  if (cachedSqlDir) return cachedSqlDir;
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'sql'))) {
-      cachedSqlDir = path.join(dir, 'sql');
-      return cachedSqlDir;
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) {
-      throw new StorepulseError(
-        'INTERNAL',
-        `cannot find the sql/ folder of storepulse above ${fileURLToPath(import.meta.url)}`,
-      );
-    }
-    dir = parent;
-  }
-}
+/** `sql/` of the installed package. */
+const defaultSqlDir = () => packagePath('sql');
 
 function loadReports(sqlDir: string): (ReportFile & { file: string })[] {
   let names: string[];
@@ -111,13 +95,24 @@ function findReport(name: string, sqlDir: string): ReportFile {
 }
 
 /** A DuckDB with the `events` view over the lake; STATE error when the lake has no files yet. */
-async function openLake(lakeDir: string): Promise<DuckDB> {
+async function openLake(lakeDir: string, range: Pick<RunReportOptions, 'from' | 'to'>): Promise<DuckDB> {
   const dir = path.resolve(lakeDir);
   const files = await listLakeFiles(dir);
   if (files.length === 0) throw emptyLakeError(dir);
   const db = await openDuckDB();
+  const where: string[] = [];
+  // Event times are plain UTC TIMESTAMPs; the date partition lets DuckDB skip whole files.
+  const ts = (ms: number) =>
+    `TIMESTAMP ${sqlString(new Date(ms).toISOString().replace('T', ' ').slice(0, 23))}`;
+  if (range.from !== undefined)
+    where.push(`event_time >= ${ts(range.from)}`, `event_date >= CAST(${ts(range.from)} AS DATE)`);
+  if (range.to !== undefined)
+    where.push(`event_time < ${ts(range.to)}`, `event_date <= CAST(${ts(range.to)} AS DATE)`);
   try {
-    await db.connection.run(`CREATE VIEW events AS SELECT * FROM ${eventsSource(files)}`);
+    await db.connection.run(
+      `CREATE VIEW events AS SELECT * FROM ${eventsSource(files)}` +
+        (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''),
+    );
   } catch (err) {
     db.close();
     throw ioError(`cannot read the lake at ${dir}`, err);
@@ -154,7 +149,7 @@ export async function runReport(
   opts: RunReportOptions = {},
 ): Promise<ReportResult> {
   const report = findReport(name, opts.sqlDir ?? defaultSqlDir());
-  const db = await openLake(lakeDir);
+  const db = await openLake(lakeDir, opts);
   try {
     return await run(db, report, opts.limit);
   } finally {
@@ -164,7 +159,7 @@ export async function runReport(
 
 export async function runAllReports(lakeDir: string, opts: RunReportOptions = {}): Promise<ReportResult[]> {
   const reports = loadReports(opts.sqlDir ?? defaultSqlDir());
-  const db = await openLake(lakeDir);
+  const db = await openLake(lakeDir, opts);
   try {
     const results: ReportResult[] = [];
     for (const r of reports) results.push(await run(db, r, opts.limit));

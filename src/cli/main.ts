@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /** The `storepulse` command line. Each command lives in its own file and registers itself here. */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { StorepulseError, errorMessage } from '../core/errors.js';
+import { packageVersion } from '../core/package.js';
 import { register as alerts } from './alerts.js';
 import { register as demo } from './demo.js';
 import { register as evaluate } from './evaluate.js';
@@ -13,25 +13,10 @@ import { register as notifications } from './notifications.js';
 import { register as processCmd } from './process.js';
 import { register as report } from './report.js';
 import { register as rules } from './rules.js';
+import { register as serve } from './serve.js';
 import { register as simulate } from './simulate.js';
-import { stoppedBySignal } from './signals.js';
+import { stopIsNormalEnd, stoppedBySignal } from './signals.js';
 import { register as streams } from './streams.js';
-
-/** The version in package.json (one place): two folders up from src/cli, three from dist/src/cli. */
-function packageVersion(): string {
-  for (const up of ['../../package.json', '../../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as {
-        name?: string;
-        version?: string;
-      };
-      if (pkg.name === '@storepulse/cli' && pkg.version) return pkg.version;
-    } catch {
-      // Not at this level.
-    }
-  }
-  return 'unknown';
-}
 
 export function buildProgram(): Command {
   const program = new Command('storepulse')
@@ -51,6 +36,7 @@ export function buildProgram(): Command {
     processCmd,
     streams,
     live,
+    serve,
     alerts,
     notifications,
     report,
@@ -65,9 +51,9 @@ export function buildProgram(): Command {
 /** Node's codes for file-system failures a user causes (a wrong path, a full disk): one line, no stack. */
 const FILE_ERRORS = new Set(['ENOENT', 'ENOTDIR', 'EEXIST', 'EISDIR', 'EACCES', 'EPERM', 'ENOSPC', 'EROFS']);
 
-/** The exit status after a stop by signal: 130 after Ctrl-C, 0 after SIGTERM (see signals.ts). */
+/** The exit status after a stop by signal: 130 after Ctrl-C, 0 after SIGTERM or for the dashboard (signals.ts). */
 function afterStop(code: number): number {
-  return stoppedBySignal() === 'SIGINT' ? 130 : code;
+  return stoppedBySignal() === 'SIGINT' && !stopIsNormalEnd() ? 130 : code;
 }
 
 export async function main(argv: string[]): Promise<number> {
