@@ -7,14 +7,38 @@
  * test/streams/conformance.test.ts (checkpoints, through each stream backend) and
  * test/stores/rollup-store.test.ts (rollups).
  */
-import type { Alert, Severity } from '../core/alert.js';
+import type { Alert, KeyType, Severity } from '../core/alert.js';
+import { StorepulseError } from '../core/errors.js';
 import type { Grain, RollupStats, StoredBucket } from '../core/journey/rollups.js';
+import { isoUtc, parseEventTime } from '../core/time.js';
 
 export interface AlertQuery {
   limit?: number;
   severity?: Severity;
   userId?: number;
   rule?: string;
+  /** Only alerts with detected_at >= this ISO-8601 instant, newest detection first (a live feed's poll). */
+  detectedSince?: string;
+  /** Only alerts of this key (with keyType), e.g. a session id. */
+  keyType?: KeyType;
+  key?: string;
+}
+
+/** What a person decided about alerts, kept in the store beside them. */
+export interface AlertMute {
+  keyType: KeyType;
+  key: string;
+  /** ISO-8601 */
+  until: string;
+  /** ISO-8601 */
+  at: string;
+  note?: string;
+}
+
+/** An alert as the store gives it back: the alert plus what people did with it. */
+export interface StoredAlert extends Alert {
+  /** ISO-8601 when a person acknowledged it, else null. */
+  acknowledged_at: string | null;
 }
 
 export interface AlertCounts {
@@ -26,12 +50,40 @@ export interface AlertCounts {
 export interface AlertStore {
   /** Stores alerts idempotently by id; returns the ones that were new (a replay returns none). */
   put(alerts: readonly Alert[]): Promise<Alert[]>;
-  /** Newest window first. */
-  list(query?: AlertQuery): Promise<Alert[]>;
+  /**
+   * Newest window first (then key, rule, id); with `detectedSince`, newest `detected_at` first (then
+   * id). Mutes do not hide alerts: the reader marks them.
+   */
+  list(query?: AlertQuery): Promise<StoredAlert[]>;
   counts(): Promise<AlertCounts>;
   /** Every user_id with at least one alert, ascending. */
   alertedUsers(): Promise<number[]>;
+  /**
+   * Marks alerts acknowledged at `at`; returns how many were found (unknown ids are ignored).
+   * Idempotent: acknowledging again keeps the first time, and so does a put of the same alert.
+   */
+  acknowledge(ids: readonly string[], at: string): Promise<number>;
+  /** Mutes a key until `until` (replacing an earlier mute of the same key); `until` in the past = unmute. */
+  mute(mute: AlertMute): Promise<void>;
+  /** Mutes in force at `now` (ISO-8601): `until` after `now`, ordered by key (then key type). */
+  mutes(now: string): Promise<AlertMute[]>;
   close(): Promise<void>;
+}
+
+/**
+ * An ISO-8601 instant given to an alert store, in the one form the stores keep and compare
+ * (`Date#toISOString`, as every alert's own instants): instants are compared as text, in SQL and in
+ * DynamoDB filters, and `…:00Z` sorts after `…:00.000Z` although it is the same instant.
+ */
+export function storeInstant(text: string, what: string): string {
+  const ms = parseEventTime(text);
+  if (Number.isNaN(ms)) {
+    throw new StorepulseError(
+      'USAGE',
+      `${what} takes an ISO-8601 instant with a zone, got ${JSON.stringify(text)}`,
+    );
+  }
+  return isoUtc(ms);
 }
 
 // ---- the notification outbox (notify/outbox.ts) ----

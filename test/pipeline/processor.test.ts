@@ -48,9 +48,12 @@ function memoryStore(): AlertStore & { alerts: Alert[] } {
       alerts.push(...fresh);
       return fresh;
     },
-    list: async () => alerts,
+    list: async () => alerts.map((a) => ({ ...a, acknowledged_at: null })),
     counts: async () => ({}) as never,
     alertedUsers: async () => [],
+    acknowledge: async () => 0,
+    mute: async () => undefined,
+    mutes: async () => [],
     close: async () => undefined,
   };
 }

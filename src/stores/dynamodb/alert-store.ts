@@ -9,6 +9,10 @@
  * nothing. BatchWriteItem takes no conditions, so two writers racing on the same new alert can both
  * report it as new (the item itself is written once, at one key, with the same content but
  * `detected_at`); one processor per stream, as storepulse runs it, never races with itself.
+ *
+ * What people decide is kept in the same table: an acknowledgement as the attribute `acknowledged_at`
+ * of the alert's item (UpdateItem, so a replayed put, which writes nothing, leaves it), a mute as an
+ * item of its own under a `mute#` partition key (item.ts) that every alert scan skips.
  */
 import {
   type AttributeValue,
@@ -17,9 +21,11 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
+  PutItemCommand,
   ScanCommand,
   type ScanCommandInput,
   type TableDescription,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
   type AwsCredentials,
@@ -33,14 +39,36 @@ import type { Alert, Severity } from '../../core/alert.js';
 import { StorepulseError } from '../../core/errors.js';
 import { RETRY_DEFAULTS } from '../../core/retry.js';
 import { sleep } from '../../core/sleep.js';
-import type { AlertCounts, AlertQuery, AlertStore } from '../types.js';
-import { fromItem, type Item, itemKey, type ItemKey, PARTITION_KEY, SORT_KEY, toItem } from './item.js';
+import {
+  type AlertCounts,
+  type AlertMute,
+  type AlertQuery,
+  type AlertStore,
+  storeInstant,
+  type StoredAlert,
+} from '../types.js';
+import {
+  fromItem,
+  fromMuteItem,
+  type Item,
+  itemKey,
+  type ItemKey,
+  MUTE_PREFIX,
+  muteItem,
+  PARTITION_KEY,
+  SORT_KEY,
+  toItem,
+} from './item.js';
 import { DEFAULT_DYNAMODB_TABLE } from './options.js';
 import { DETECT_DEFAULTS } from '../../core/rules/options.js';
 
 /** DynamoDB limits: BatchWriteItem 25 items (and 16 MB, which 25 items of at most 400 KB never reach), BatchGetItem 100 keys. */
 const MAX_WRITE_BATCH = 25;
 const MAX_GET_BATCH = 100;
+/** Operands of one IN in a filter expression (a DynamoDB limit). */
+const MAX_IN_OPERANDS = 100;
+/** UpdateItem calls in flight at once when acknowledging many alerts. */
+const UPDATE_CONCURRENCY = 16;
 const ACTIVE_TIMEOUT_MS = 5 * 60_000;
 
 export interface DynamoAlertStoreOptions {
@@ -82,6 +110,15 @@ function newestFirst(a: Alert, b: Alert): number {
   if (a.key !== b.key) return a.key < b.key ? -1 : 1;
   if (a.rule !== b.rule) return a.rule < b.rule ? -1 : 1;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+function byText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A live feed's order: newest detection first, then by id. */
+function newestDetectedFirst(a: Alert, b: Alert): number {
+  return byText(b.detected_at, a.detected_at) || byText(a.id, b.id);
 }
 
 export class DynamoAlertStore implements AlertStore {
@@ -269,13 +306,31 @@ export class DynamoAlertStore implements AlertStore {
     });
   }
 
-  /** Every storepulse item of this app server: a full Scan (the table has no secondary index). */
-  private async scan(input: Omit<ScanCommandInput, 'TableName'> = {}): Promise<Item[]> {
+  /**
+   * Every storepulse item of this app server of one kind: a full Scan (the table has no secondary
+   * index). Alerts are the items with an id outside the mute partitions, so neither the reference
+   * Lambda's items (no id) nor mutes are ever read as alerts; mutes are the items in those partitions.
+   */
+  private async scan(
+    input: Omit<ScanCommandInput, 'TableName'> = {},
+    of: 'alerts' | 'mutes' = 'alerts',
+  ): Promise<Item[]> {
     await this.open();
     const items: Item[] = [];
-    const names = { '#app': 'app_server', '#id': 'id', ...input.ExpressionAttributeNames };
-    const values = { ':app': { S: this.appServer }, ...input.ExpressionAttributeValues };
-    const filter = `attribute_exists(#id) AND #app = :app${input.FilterExpression ? ` AND (${input.FilterExpression})` : ''}`;
+    const names = {
+      '#app': 'app_server',
+      '#pk': PARTITION_KEY,
+      ...(of === 'alerts' ? { '#id': 'id' } : {}),
+      ...input.ExpressionAttributeNames,
+    };
+    const values = {
+      ':app': { S: this.appServer },
+      ':mute': { S: MUTE_PREFIX },
+      ...input.ExpressionAttributeValues,
+    };
+    const kind =
+      of === 'alerts' ? 'attribute_exists(#id) AND NOT begins_with(#pk, :mute)' : 'begins_with(#pk, :mute)';
+    const filter = `${kind} AND #app = :app${input.FilterExpression ? ` AND (${input.FilterExpression})` : ''}`;
     let start: Record<string, AttributeValue> | undefined;
     do {
       const from = start;
@@ -298,7 +353,7 @@ export class DynamoAlertStore implements AlertStore {
     return items;
   }
 
-  async list(q: AlertQuery = {}): Promise<Alert[]> {
+  async list(q: AlertQuery = {}): Promise<StoredAlert[]> {
     const where: string[] = [];
     const names: Record<string, string> = {};
     const values: Record<string, AttributeValue> = {};
@@ -318,6 +373,22 @@ export class DynamoAlertStore implements AlertStore {
       names['#rule'] = 'rule';
       values[':rule'] = { S: q.rule };
     }
+    if (q.keyType) {
+      where.push('#keyType = :keyType');
+      names['#keyType'] = 'key_type';
+      values[':keyType'] = { S: q.keyType };
+    }
+    if (q.key !== undefined) {
+      where.push('#key = :key');
+      names['#key'] = 'key';
+      values[':key'] = { S: q.key };
+    }
+    if (q.detectedSince !== undefined) {
+      // Text order is time order: every detected_at and the bound are in toISOString's form.
+      where.push('#detected >= :since');
+      names['#detected'] = 'detected_at';
+      values[':since'] = { S: storeInstant(q.detectedSince, 'detectedSince') };
+    }
     const items = await this.scan(
       where.length
         ? {
@@ -327,7 +398,9 @@ export class DynamoAlertStore implements AlertStore {
           }
         : {},
     );
-    const alerts = items.map(fromItem).sort(newestFirst);
+    const alerts = items
+      .map(fromItem)
+      .sort(q.detectedSince !== undefined ? newestDetectedFirst : newestFirst);
     return q.limit !== undefined && q.limit >= 0 ? alerts.slice(0, q.limit) : alerts;
   }
 
@@ -354,6 +427,86 @@ export class DynamoAlertStore implements AlertStore {
     });
     const users = new Set(items.flatMap((i) => (i.user_id?.N !== undefined ? [Number(i.user_id.N)] : [])));
     return [...users].sort((a, b) => a - b);
+  }
+
+  async acknowledge(ids: readonly string[], at: string): Promise<number> {
+    const when = storeInstant(at, 'acknowledge: at');
+    const wanted = [...new Set(ids)];
+    if (wanted.length === 0) return 0;
+    // An id does not give its item's key (that takes the alert's key and window start), so a Scan
+    // finds the keys: filtered by the ids when they fit in one IN, else matched here.
+    const byIds =
+      wanted.length <= MAX_IN_OPERANDS
+        ? {
+            FilterExpression: `#id IN (${wanted.map((_, i) => `:id${i}`).join(', ')})`,
+            ExpressionAttributeValues: Object.fromEntries(wanted.map((id, i) => [`:id${i}`, { S: id }])),
+          }
+        : {};
+    const items = await this.scan({
+      ProjectionExpression: '#pk, #sk, #id',
+      ExpressionAttributeNames: { '#sk': SORT_KEY },
+      ...byIds,
+    });
+    const wantedSet = new Set(wanted);
+    const found = items.filter((item) => item.id?.S !== undefined && wantedSet.has(item.id.S));
+    let acknowledged = 0;
+    for (const batch of chunks(found, UPDATE_CONCURRENCY)) {
+      // Settled, not raced: no update is left running behind a failure.
+      const results = await Promise.allSettled(batch.map((item) => this.acknowledgeItem(item, when)));
+      for (const r of results) {
+        if (r.status === 'rejected') throw r.reason;
+        if (r.value) acknowledged++;
+      }
+    }
+    return acknowledged;
+  }
+
+  /** Sets the item's acknowledged_at unless it is set; false when the item is gone since the Scan. */
+  private async acknowledgeItem(item: Item, at: string): Promise<boolean> {
+    const { [PARTITION_KEY]: pk, [SORT_KEY]: sk, id } = item;
+    if (pk === undefined || sk === undefined || id === undefined) return false;
+    try {
+      await this.call('UpdateItem', () =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.table,
+            Key: { [PARTITION_KEY]: pk, [SORT_KEY]: sk },
+            // if_not_exists: acknowledging again keeps the first time (and a retried call is harmless).
+            UpdateExpression: 'SET #ack = if_not_exists(#ack, :at)',
+            // Only the alert's own item: UpdateItem on a key without an item would create one.
+            ConditionExpression: '#id = :id',
+            ExpressionAttributeNames: { '#ack': 'acknowledged_at', '#id': 'id' },
+            ExpressionAttributeValues: { ':at': { S: at }, ':id': id },
+          }),
+        ),
+      );
+      return true;
+    } catch (err) {
+      if (awsErrorCode(err) === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
+  }
+
+  async mute(m: AlertMute): Promise<void> {
+    const until = storeInstant(m.until, 'mute: until');
+    const item = muteItem({ ...m, until, at: storeInstant(m.at, 'mute: at') }, this.appServer);
+    await this.open();
+    // A plain put: it replaces the key's earlier mute, and an unmute is a mute that has ended.
+    await this.call('PutItem', () =>
+      this.client.send(new PutItemCommand({ TableName: this.table, Item: item })),
+    );
+  }
+
+  async mutes(now: string): Promise<AlertMute[]> {
+    const items = await this.scan(
+      {
+        FilterExpression: '#until > :now',
+        ExpressionAttributeNames: { '#until': 'until' },
+        ExpressionAttributeValues: { ':now': { S: storeInstant(now, 'mutes: now') } },
+      },
+      'mutes',
+    );
+    return items.map(fromMuteItem).sort((a, b) => byText(a.key, b.key) || byText(a.keyType, b.keyType));
   }
 
   async close(): Promise<void> {

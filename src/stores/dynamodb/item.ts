@@ -2,12 +2,15 @@
  * The DynamoDB item of an alert, in the reference table's key scheme (table `ddb-ecommerce-tab-1`,
  * partition key `ddb_partition_key` (S), sort key `ddb_sort_key` (N), as in the AWS sample's table
  * set-up and its Lambda), plus every storepulse alert field so that an item reads back as the alert
- * that was put. Attribute values are marshalled by hand: @aws-sdk/util-dynamodb is not a dependency.
+ * that was put, and `acknowledged_at` once a person acknowledged it. The same table holds the mutes
+ * people set, one item per muted key (muteItem). Attribute values are marshalled by hand:
+ * @aws-sdk/util-dynamodb is not a dependency.
  */
 import { createHash } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { type Alert, referencePartitionKey } from '../../core/alert.js';
 import { StorepulseError } from '../../core/errors.js';
+import type { AlertMute, StoredAlert } from '../types.js';
 
 export const PARTITION_KEY = 'ddb_partition_key';
 export const SORT_KEY = 'ddb_sort_key';
@@ -116,7 +119,7 @@ function itemBytes(item: Item): number {
 
 function str(item: Item, name: string): string {
   const v = item[name]?.S;
-  if (v === undefined) throw new StorepulseError('STATE', `DynamoDB alert item lacks the string "${name}"`);
+  if (v === undefined) throw new StorepulseError('STATE', `DynamoDB item lacks the string "${name}"`);
   return v;
 }
 
@@ -128,7 +131,7 @@ function number(item: Item, name: string): number {
   return Number(text);
 }
 
-export function fromItem(item: Item): Alert {
+export function fromItem(item: Item): StoredAlert {
   return {
     id: str(item, 'id'),
     rule: str(item, 'rule'),
@@ -145,5 +148,43 @@ export function fromItem(item: Item): Alert {
     detected_event_time: str(item, 'detected_event_time'),
     detected_at: str(item, 'detected_at'),
     evidence: JSON.parse(str(item, 'evidence')) as Record<string, unknown>,
+    acknowledged_at: item.acknowledged_at?.S ?? null,
+  };
+}
+
+/**
+ * Where mutes live: partition keys starting `mute#`, a prefix no alert partition key (`userid#`,
+ * `session#`, `global#`) nor the reference Lambda's has, so a mute never lands on an alert's item, and
+ * alert scans skip mute items by this prefix (they lack `id` as well).
+ */
+export const MUTE_PREFIX = 'mute#';
+
+/**
+ * A mute's item: partition key `mute#<keyType>#<key>#appserver#<name>`, so that muting a key again
+ * replaces its one item (a put); sort key 0, as the table wants a number and a key has one mute. The
+ * key type, key and app server are attributes too: the partition key is for addressing, not parsing.
+ */
+export function muteItem(m: AlertMute, appServer: string): Item {
+  const item: Item = {
+    [PARTITION_KEY]: { S: `${MUTE_PREFIX}${m.keyType}#${m.key}#appserver#${appServer}` },
+    [SORT_KEY]: { N: '0' },
+    app_server: { S: appServer },
+    key_type: { S: m.keyType },
+    key: { S: m.key },
+    until: { S: m.until },
+    at: { S: m.at },
+  };
+  if (m.note !== undefined) item.note = { S: m.note };
+  return item;
+}
+
+export function fromMuteItem(item: Item): AlertMute {
+  const note = item.note?.S;
+  return {
+    keyType: str(item, 'key_type') as AlertMute['keyType'],
+    key: str(item, 'key'),
+    until: str(item, 'until'),
+    at: str(item, 'at'),
+    ...(note === undefined ? {} : { note }),
   };
 }

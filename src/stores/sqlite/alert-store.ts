@@ -1,13 +1,23 @@
 /**
  * Alerts in SQLite, one row per alert in the reference DynamoDB item's shape: partition key
  * `userid#<id>#appserver#<name>`, sort key epoch seconds (of the window start, so a replay lands on the
- * same item), `num_actions_per_watermark`, plus the full storepulse alert.
+ * same item), `num_actions_per_watermark`, plus the full storepulse alert, its acknowledgement, and
+ * the mutes people set beside them (table `mutes`).
  */
 import Database from 'better-sqlite3';
 import { type Alert, referencePartitionKey, type Severity } from '../../core/alert.js';
 import { DETECT_DEFAULTS } from '../../core/rules/options.js';
-import type { AlertCounts, AlertQuery, AlertStore } from '../types.js';
+import {
+  type AlertCounts,
+  type AlertMute,
+  type AlertQuery,
+  type AlertStore,
+  storeInstant,
+  type StoredAlert,
+} from '../types.js';
 
+// Files written by earlier versions lack acknowledged_at: the constructor adds it after this (see
+// migrate), so no index here may name it.
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS alerts (
   id TEXT PRIMARY KEY,
@@ -26,10 +36,21 @@ CREATE TABLE IF NOT EXISTS alerts (
   last_seen TEXT NOT NULL,
   detected_event_time TEXT NOT NULL,
   detected_at TEXT NOT NULL,
-  evidence TEXT NOT NULL
+  evidence TEXT NOT NULL,
+  acknowledged_at TEXT
 );
 CREATE INDEX IF NOT EXISTS alerts_item ON alerts (ddb_partition_key, ddb_sort_key);
 CREATE INDEX IF NOT EXISTS alerts_window ON alerts (window_start);
+-- A live feed's poll: detected_at >= ? in this very order.
+CREATE INDEX IF NOT EXISTS alerts_detected ON alerts (detected_at DESC, id);
+CREATE TABLE IF NOT EXISTS mutes (
+  key_type TEXT NOT NULL,
+  key TEXT NOT NULL,
+  until TEXT NOT NULL,
+  at TEXT NOT NULL,
+  note TEXT,
+  PRIMARY KEY (key_type, key)
+);
 `;
 
 interface AlertRow {
@@ -48,9 +69,18 @@ interface AlertRow {
   detected_event_time: string;
   detected_at: string;
   evidence: string;
+  acknowledged_at: string | null;
 }
 
-function fromRow(r: AlertRow): Alert {
+interface MuteRow {
+  key_type: AlertMute['keyType'];
+  key: string;
+  until: string;
+  at: string;
+  note: string | null;
+}
+
+function fromRow(r: AlertRow): StoredAlert {
   return {
     id: r.id,
     rule: r.rule,
@@ -67,7 +97,23 @@ function fromRow(r: AlertRow): Alert {
     detected_event_time: r.detected_event_time,
     detected_at: r.detected_at,
     evidence: JSON.parse(r.evidence) as Record<string, unknown>,
+    acknowledged_at: r.acknowledged_at,
   };
+}
+
+/**
+ * Adds what earlier versions' files lack. The check again inside a write transaction, so that two
+ * processes opening the same old file do not both add the column; a current file takes no write lock.
+ */
+function migrate(db: Database.Database): void {
+  const hasAck = (): boolean =>
+    (db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('alerts') as string[]).includes(
+      'acknowledged_at',
+    );
+  if (hasAck()) return;
+  db.transaction(() => {
+    if (!hasAck()) db.exec('ALTER TABLE alerts ADD COLUMN acknowledged_at TEXT');
+  }).immediate();
 }
 
 export class SqliteAlertStore implements AlertStore {
@@ -82,7 +128,13 @@ export class SqliteAlertStore implements AlertStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
-    this.insert = this.db.prepare(`INSERT OR IGNORE INTO alerts VALUES (
+    migrate(this.db);
+    // Columns named, so that the statement holds for new and migrated files whatever their column order.
+    // OR IGNORE: a replay leaves the stored row, acknowledgement included, as it is.
+    this.insert = this.db.prepare(`INSERT OR IGNORE INTO alerts (
+      id, ddb_partition_key, ddb_sort_key, num_actions_per_watermark, rule, severity, key_type, key,
+      user_id, window_start, window_end, score, first_seen, last_seen, detected_event_time, detected_at,
+      evidence) VALUES (
       @id, @ddb_partition_key, @ddb_sort_key, @num_actions_per_watermark, @rule, @severity, @key_type, @key,
       @user_id, @window_start, @window_end, @score, @first_seen, @last_seen, @detected_event_time,
       @detected_at, @evidence)`);
@@ -105,7 +157,7 @@ export class SqliteAlertStore implements AlertStore {
     return fresh;
   }
 
-  async list(q: AlertQuery = {}): Promise<Alert[]> {
+  async list(q: AlertQuery = {}): Promise<StoredAlert[]> {
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: q.limit ?? -1 };
     if (q.severity) {
@@ -120,8 +172,22 @@ export class SqliteAlertStore implements AlertStore {
       where.push('rule = @rule');
       params.rule = q.rule;
     }
+    if (q.keyType) {
+      where.push('key_type = @keyType');
+      params.keyType = q.keyType;
+    }
+    if (q.key !== undefined) {
+      where.push('key = @key');
+      params.key = q.key;
+    }
+    if (q.detectedSince !== undefined) {
+      where.push('detected_at >= @detectedSince');
+      params.detectedSince = storeInstant(q.detectedSince, 'detectedSince');
+    }
+    // Both orders total, as the DynamoDB store's, so that a limit cuts both backends alike.
+    const order = q.detectedSince !== undefined ? 'detected_at DESC, id' : 'window_start DESC, key, rule, id';
     const sql = `SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY window_start DESC, key LIMIT @limit`;
+      ORDER BY ${order} LIMIT @limit`;
     return (this.db.prepare(sql).all(params) as AlertRow[]).map(fromRow);
   }
 
@@ -157,6 +223,46 @@ export class SqliteAlertStore implements AlertStore {
       .prepare('SELECT DISTINCT user_id FROM alerts WHERE user_id IS NOT NULL ORDER BY user_id')
       .pluck()
       .all() as number[];
+  }
+
+  async acknowledge(ids: readonly string[], at: string): Promise<number> {
+    const when = storeInstant(at, 'acknowledge: at');
+    if (ids.length === 0) return 0;
+    // changes counts every row found, also those acknowledged before (whose first time is kept).
+    return this.db
+      .prepare(
+        `UPDATE alerts SET acknowledged_at = coalesce(acknowledged_at, @at)
+         WHERE id IN (SELECT value FROM json_each(@ids))`,
+      )
+      .run({ at: when, ids: JSON.stringify([...new Set(ids)]) }).changes;
+  }
+
+  async mute(m: AlertMute): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO mutes (key_type, key, until, at, note) VALUES (@keyType, @key, @until, @at, @note)
+         ON CONFLICT (key_type, key) DO UPDATE SET until = excluded.until, at = excluded.at, note = excluded.note`,
+      )
+      .run({
+        keyType: m.keyType,
+        key: m.key,
+        until: storeInstant(m.until, 'mute: until'),
+        at: storeInstant(m.at, 'mute: at'),
+        note: m.note ?? null,
+      });
+  }
+
+  async mutes(now: string): Promise<AlertMute[]> {
+    const rows = this.db
+      .prepare('SELECT * FROM mutes WHERE until > ? ORDER BY key, key_type')
+      .all(storeInstant(now, 'mutes: now')) as MuteRow[];
+    return rows.map((r) => ({
+      keyType: r.key_type,
+      key: r.key,
+      until: r.until,
+      at: r.at,
+      ...(r.note === null ? {} : { note: r.note }),
+    }));
   }
 
   async close(): Promise<void> {
