@@ -12,4 +12,33 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  {
+    // The dashboard's pages: plain ES modules run by the browser, uPlot loaded before them.
+    files: ['src/web/ui/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'document',
+          'window',
+          'location',
+          'localStorage',
+          'matchMedia',
+          'EventSource',
+          'URL',
+          'URLSearchParams',
+          'Blob',
+          'fetch',
+          'getComputedStyle',
+          'ResizeObserver',
+          'Node',
+          'CustomEvent',
+          'EventTarget',
+          'setTimeout',
+          'queueMicrotask',
+          'uPlot',
+        ].map((g) => [g, 'readonly']),
+      ),
+    },
+  },
 );

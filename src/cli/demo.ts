@@ -14,13 +14,20 @@ import { openJourney, openMetrics, openOutbox, openSqliteAlertStore } from './ac
 import { alertStorePath, journeyStorePath, lakeDir } from './paths.js';
 import { checkDemoFolder, resetDemoFolder } from './data-folder.js';
 import { createProgress } from './progress.js';
+import { type ServeFlags, startDashboardFor } from './serve.js';
 import { stopSignal } from './signals.js';
 
-interface DemoOptions {
+interface DemoOptions extends ServeFlags {
   dataset?: string;
   events: number;
   seed: number;
+  /** False with --no-serve. */
+  serve: boolean;
+  rate?: number;
 }
+
+/** The lake publishes what it holds this often while the dashboard shows the replay. */
+const LAKE_SEAL_MS = 5000;
 
 const DEMO_EVENTS = 2_000_000;
 
@@ -81,6 +88,15 @@ export function register(program: Command): void {
     .option('--dataset <file>', 'a REES46 file (.csv, .csv.gz, .zip) instead of generated data')
     .option('--events <n>', 'generated events', intOption('--events'), DEMO_EVENTS)
     .option('--seed <s>', 'generator seed', intOption('--seed', 0), 1)
+    .option('--no-serve', 'no dashboard: replay as fast as possible and print the summary')
+    .option(
+      '--rate <events/s>',
+      'replay pace (default: what a person can watch while the dashboard serves, else as fast as possible)',
+      intOption('--rate'),
+    )
+    .option('--host <address>', 'dashboard address (default 127.0.0.1; any other needs a token)')
+    .option('--port <n>', 'dashboard port (default 8640; 0 picks a free one)', intOption('--port', 0))
+    .option('--token <token>', 'dashboard token (or $STOREPULSE_DASHBOARD_TOKEN)')
     .action(async (opts: DemoOptions, cmd: Command) => {
       const ctx = contextOf(cmd);
       // Refusals and a bad dataset come before anything is deleted (or generated).
@@ -96,19 +112,37 @@ export function register(program: Command): void {
       const outbox = await openOutbox(ctx);
       const metrics = await openMetrics(ctx);
       const journey = openJourney(ctx);
-      const stop = stopSignal(ctx.log);
+      // With the dashboard, the demo runs until Ctrl-C, which is then its normal end.
+      const stop = stopSignal(ctx.log, { until: opts.serve ? 'stopped' : 'done' });
+      const { demoStream } = await import('../pipeline/demo.js');
+      const stream = demoStream(ctx.config.simulate.shards);
+      let late = 0;
+      const dashboard = opts.serve
+        ? await startDashboardFor(ctx, opts, {
+            alerts: store,
+            journey: journey?.store,
+            inProcess: {
+              lag: () => ({ source: stream.name, shards: stream.backlog(), checkpointAt: null }),
+              lateEvents: () => late,
+            },
+          }).catch(async (err: unknown) => {
+            await Promise.all([outbox.close({ drainMs: 0 }), journey?.store.close(), store.close()]);
+            throw err;
+          })
+        : undefined;
+      if (dashboard) process.stdout.write(`dashboard: ${dashboard.url} (Ctrl-C to stop)\n`);
+      const rate = opts.rate ?? (opts.serve ? ctx.config.dashboard.demoRate : undefined);
       const progress = createProgress({
         label: 'pipeline',
         unit: 'events',
         total: opts.dataset ? undefined : opts.events,
         quiet: ctx.quiet,
       });
-      let summary: DemoSummary;
       let comparison: EvaluationReport | undefined;
       try {
         // DuckDB takes a second to load: only commands that use it pay for it.
         const { runDemo } = await import('../pipeline/demo.js');
-        summary = await runDemo({
+        const summary = await runDemo({
           dataset,
           lakeDir: lakeDir(ctx),
           store,
@@ -121,12 +155,27 @@ export function register(program: Command): void {
           metrics,
           journey,
           signal: stop.signal,
-          onProgress: (sent, processed) =>
-            progress.update(sent, `processed ${processed.toLocaleString('en-US')}`),
+          stream,
+          pace: rate ? { mode: 'rate', eventsPerSecond: rate } : undefined,
+          lakeSealMs: dashboard ? LAKE_SEAL_MS : undefined,
+          onProgress: (sent, processed) => {
+            late = processed.detector.late;
+            progress.update(sent, `processed ${processed.records.toLocaleString('en-US')}`);
+          },
         });
         progress.finish();
         if (labels && labels.attacks.length > 0) comparison = await compare(ctx, store, dataset, labels);
+        process.stdout.write(
+          renderSummary(summary, comparison, deadLetter.count > 0 ? deadLetter.path : undefined, ctx),
+        );
+        if (dashboard && !stop.signal.aborted) {
+          process.stdout.write(`replay done; the dashboard stays at ${dashboard.url} until Ctrl-C\n`);
+          await new Promise<void>((resolve) =>
+            stop.signal.addEventListener('abort', () => resolve(), { once: true }),
+          );
+        }
       } finally {
+        await dashboard?.close();
         await outbox.close({
           drainMs: stop.signal.aborted ? 0 : ctx.config.actions.notify.drainSeconds * 1000,
         });
@@ -136,9 +185,6 @@ export function register(program: Command): void {
         await deadLetter.close();
         stop.dispose();
       }
-      process.stdout.write(
-        renderSummary(summary, comparison, deadLetter.count > 0 ? deadLetter.path : undefined, ctx),
-      );
     });
 }
 

@@ -1,11 +1,17 @@
 /**
  * SIGINT/SIGTERM stop the current command gracefully: work in hand is finished and flushed. After a
  * Ctrl-C the command exits 130, the shell's convention, so that `storepulse simulate … && next`
- * does not go on as if the replay had finished; SIGTERM (a service manager's stop) exits 0.
+ * does not go on as if the replay had finished; SIGTERM (a service manager's stop) exits 0. A command
+ * that runs until stopped (the dashboard) ends normally either way: `until: 'stopped'`, exit 0.
  */
 let stoppedBy: NodeJS.Signals | undefined;
+let runsUntilStopped = false;
 
-export function stopSignal(log: (m: string) => void): { signal: AbortSignal; dispose(): void } {
+export function stopSignal(
+  log: (m: string) => void,
+  opts: { until?: 'done' | 'stopped' } = {},
+): { signal: AbortSignal; dispose(): void } {
+  if (opts.until === 'stopped') runsUntilStopped = true;
   const ctrl = new AbortController();
   let count = 0;
   const onSignal = (name: NodeJS.Signals) => {
@@ -27,6 +33,11 @@ export function stopSignal(log: (m: string) => void): { signal: AbortSignal; dis
       process.off('SIGTERM', onSignal);
     },
   };
+}
+
+/** Whether a Ctrl-C is how this process's command ends normally. */
+export function stopIsNormalEnd(): boolean {
+  return runsUntilStopped;
 }
 
 /** The signal that stopped this process's command, if one did. */

@@ -13,6 +13,7 @@ import { readerConfigFields } from '../sources/options.js';
 import { DEFAULT_DYNAMODB_TABLE } from '../stores/dynamodb/options.js';
 import { EMBEDDED_STREAM_DEFAULTS, embeddedStreamTunables } from '../streams/embedded/options.js';
 import { journeyOptionsSchema } from './journey/options.js';
+import { dashboardOptionsSchema } from '../web/options.js';
 import { detectOptionsSchema } from './rules/options.js';
 
 export { TIME_FIELDS, type TimeField } from './rules/options.js';
@@ -129,6 +130,7 @@ export const configSchema = z
     streams: streamsSchema.default(streamsSchema.parse({})),
     actions: actionsSchema.prefault({}),
     journey: journeyOptionsSchema.default(journeyOptionsSchema.parse({})),
+    dashboard: dashboardOptionsSchema.default(dashboardOptionsSchema.parse({})),
   })
   .strict();
 

@@ -14,7 +14,7 @@ import { readEvents } from '../sources/reader.js';
 import type { AlertStore } from '../stores/types.js';
 import { MemoryStream } from '../streams/memory/stream.js';
 import { type ProcessorOptions, type ProcessorStats, runProcessor } from './processor.js';
-import { type PartitionKeyField, runSimulator, type SimulatorStats } from './simulator.js';
+import { type Pace, type PartitionKeyField, runSimulator, type SimulatorStats } from './simulator.js';
 
 export interface DemoOptions {
   dataset: string;
@@ -29,7 +29,13 @@ export interface DemoOptions {
   metrics?: readonly AlertMetrics[];
   journey?: ProcessorOptions['journey'];
   signal?: AbortSignal;
-  onProgress?: (read: number, processed: number) => void;
+  /** Default: as fast as the pipeline goes. */
+  pace?: Pace;
+  /** Publish the lake's buffered rows this often (the dashboard's reports and SQL see them). */
+  lakeSealMs?: number;
+  /** The stream 1 the demo runs on (default: a new one); the dashboard reads its backlog. */
+  stream?: MemoryStream;
+  onProgress?: (read: number, processed: ProcessorStats) => void;
 }
 
 export interface DemoSummary {
@@ -48,12 +54,20 @@ export interface DemoSummary {
   seconds: number;
 }
 
+/** Stream 1 of the demo: in memory, under the reference's name. */
+export const demoStream = (shards: number) =>
+  new MemoryStream({ name: 'ecommerce-raw-user-activity-stream-1', shards });
+
 export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   const started = Date.now();
   const store = opts.store;
-  const stream = new MemoryStream({ name: 'ecommerce-raw-user-activity-stream-1', shards: opts.shards });
+  const stream = opts.stream ?? demoStream(opts.shards);
   const lake = await LakeWriter.open({ lakeDir: opts.lakeDir });
   let lakeOpen = true;
+  // A failed seal is kept by the writer and reported by close().
+  const sealing = opts.lakeSealMs
+    ? setInterval(() => void lake.seal().catch(() => undefined), opts.lakeSealMs)
+    : undefined;
   try {
     const reader = readEvents(opts.dataset, {
       // The pipeline keeps both cores busy (the processor, DuckDB's lake writes): a parse worker
@@ -63,7 +77,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       deadLetter: opts.deadLetter,
       signal: opts.signal,
     });
-    let processedSoFar = 0;
+    let processedSoFar: ProcessorStats | undefined;
     const processing = runProcessor({
       reader: stream,
       detect: opts.detect,
@@ -74,7 +88,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       journey: opts.journey,
       deadLetter: opts.deadLetter,
       onProgress: (s) => {
-        processedSoFar = s.records;
+        processedSoFar = s;
       },
     });
     let simulated: SimulatorStats;
@@ -83,14 +97,16 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
         events: reader,
         stream,
         partitionKey: opts.partitionKey,
+        pace: opts.pace,
         signal: opts.signal,
-        onProgress: (n) => opts.onProgress?.(n, processedSoFar),
+        onProgress: (n) => processedSoFar && opts.onProgress?.(n, processedSoFar),
       });
     } finally {
       // Whatever happened upstream, let the processor drain what was acknowledged.
       await stream.close();
     }
     const processed = await processing;
+    clearInterval(sealing);
     const lakeSummary = await lake.close();
     lakeOpen = false;
     const counts = await store.counts();
@@ -108,6 +124,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       seconds: (Date.now() - started) / 1000,
     };
   } finally {
+    clearInterval(sealing);
     // On failure, still publish what was buffered: those events were read and processed.
     if (lakeOpen) await lake.close().catch(() => undefined);
   }

@@ -16,7 +16,17 @@ let dataDir: string;
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'sp-live-'));
   dataDir = path.join(dir, 'data');
-  const run = storepulse(['-q', '--data-dir', dataDir, 'demo', '--events', '30000', '--seed', '5']);
+  const run = storepulse([
+    '-q',
+    '--data-dir',
+    dataDir,
+    'demo',
+    '--no-serve',
+    '--events',
+    '30000',
+    '--seed',
+    '5',
+  ]);
   expect(run.code, run.stderr).toBe(0);
 }, 120_000);
 

@@ -67,7 +67,7 @@ function pipelineFolder(name: string): string {
 describe('demo checks before it deletes, and touches only what it made', () => {
   it('keeps the previous results when the dataset is mistyped, empty or not a dataset', async () => {
     const dataDir = path.join(dir, 'demo');
-    expect(at(dataDir, 'demo', '--dataset', csv).code).toBe(0);
+    expect(at(dataDir, 'demo', '--no-serve', '--dataset', csv).code).toBe(0);
     const lake = path.join(dataDir, 'lake');
     const rows = await lakeRowCount(lake);
     const alerts = alertCount(dataDir);
@@ -83,7 +83,7 @@ describe('demo checks before it deletes, and touches only what it made', () => {
       [empty, /empty\.csv holds no rows/],
       [noise, /noise\.csv holds no valid row: \d+ rows rejected/],
     ] as const) {
-      const r = at(dataDir, 'demo', '--dataset', dataset);
+      const r = at(dataDir, 'demo', '--no-serve', '--dataset', dataset);
       expect(r.code, r.stderr).toBe(1);
       expect(r.stderr).toMatch(message);
       expect(await lakeRowCount(lake)).toBe(rows);
@@ -91,7 +91,7 @@ describe('demo checks before it deletes, and touches only what it made', () => {
     }
 
     // A good dataset replaces the previous demo's results instead of adding to them.
-    expect(at(dataDir, 'demo', '--dataset', csv).code).toBe(0);
+    expect(at(dataDir, 'demo', '--no-serve', '--dataset', csv).code).toBe(0);
     expect(await lakeRowCount(lake)).toBe(rows);
     expect(alertCount(dataDir)).toBe(alerts);
 
@@ -107,7 +107,7 @@ describe('demo checks before it deletes, and touches only what it made', () => {
   it('refuses a folder that simulate and process wrote, and leaves it as it was', async () => {
     const dataDir = pipelineFolder('pipeline-then-demo');
     const alerts = alertCount(dataDir);
-    const r = at(dataDir, 'demo', '--dataset', csv);
+    const r = at(dataDir, 'demo', '--no-serve', '--dataset', csv);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
       /holds lake, alerts\.sqlite, outbox\.sqlite, journey\.sqlite, streams from other commands/,

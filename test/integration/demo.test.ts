@@ -59,7 +59,16 @@ describe('storepulse demo --dataset', () => {
     // The reference rule beside the default rules: its alerts are checked exactly below.
     const config = path.join(dir, 'storepulse.config.json');
     writeFileSync(config, JSON.stringify({ detect: { reference: true } }));
-    const run = storepulse(['--data-dir', dataDir, '--config', config, 'demo', '--dataset', csv]);
+    const run = storepulse([
+      '--data-dir',
+      dataDir,
+      '--config',
+      config,
+      'demo',
+      '--no-serve',
+      '--dataset',
+      csv,
+    ]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/rejected rows\s+8\b/);
     expect(run.stdout).toMatch(/unique visitors/i);
@@ -138,7 +147,7 @@ describe('storepulse demo --dataset', () => {
     ]);
 
     // A second demo run starts fresh instead of doubling the lake.
-    const again = storepulse(['-q', '--data-dir', dataDir, 'demo', '--dataset', csv]);
+    const again = storepulse(['-q', '--data-dir', dataDir, 'demo', '--no-serve', '--dataset', csv]);
     expect(again.code, again.stderr).toBe(0);
     const { n: after } = await one<{ n: number }>(
       `SELECT count(*)::INTEGER AS n FROM read_parquet('${lake}/*/*.parquet')`,

@@ -50,7 +50,7 @@ beforeAll(() => {
   lake = path.join(dataDir, 'lake');
   const csv = path.join(dir, 'events.csv');
   generateCsv(csv, 120_000, 21);
-  const run = storepulse(['-q', '--data-dir', dataDir, 'demo', '--dataset', csv]);
+  const run = storepulse(['-q', '--data-dir', dataDir, 'demo', '--no-serve', '--dataset', csv]);
   expect(run.code, run.stderr).toBe(0);
 }, 240_000);
 

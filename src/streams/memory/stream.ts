@@ -50,6 +50,11 @@ export class MemoryStream implements StreamWriter, StreamReader {
     return [...this.ids];
   }
 
+  /** Records put and not yet taken by the reader, per shard: the consumer's lag (the dashboard shows it). */
+  backlog(): { shardId: string; lagRecords: number }[] {
+    return this.ids.map((shardId, s) => ({ shardId, lagRecords: this.queues[s]!.length - this.heads[s]! }));
+  }
+
   async putRecords(entries: readonly PutEntry[]): Promise<PutResult[]> {
     if (this.closed) throw new Error(`stream ${this.name} is closed`);
     while (this.buffered >= this.highWaterMark) {

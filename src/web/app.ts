@@ -1,0 +1,213 @@
+/**
+ * The dashboard's HTTP API (Hono): live journey figures and pipeline health pushed by SSE, alerts with
+ * acknowledge and mute, a user's recent events, the batch reports over a date range, read-only SQL
+ * over the lake and the Health page's facts. Security (host, token, origin, headers) is in server.ts.
+ */
+import { Hono, type Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { listReports, runReport } from '../batch/reports.js';
+import type { KeyType, Severity } from '../core/alert.js';
+import { StorepulseError, errorMessage } from '../core/errors.js';
+import { queryJourney, TRAFFIC, type Traffic } from '../core/journey/query.js';
+import { parseEventTime } from '../core/time.js';
+import type { AlertQuery } from '../stores/types.js';
+import type { AlertFeed } from './feed.js';
+import type { PipelineHealthReader } from './health.js';
+import type { DataSources } from './sources.js';
+import { runReadOnlySql } from './sql.js';
+import { systemFacts } from './system.js';
+
+export interface AppOptions {
+  sources: DataSources;
+  feed: AlertFeed;
+  health: PipelineHealthReader;
+  /** The config in force (secrets are masked before it is shown). */
+  config: unknown;
+  /** The rule names the Alerts page filters by. */
+  rules: readonly string[];
+  pushMs: number;
+  /** Ends every server push when the server stops. */
+  closing: AbortSignal;
+}
+
+const HEALTH_EVERY_MS = 2000;
+const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high'];
+const KEY_TYPES: readonly KeyType[] = ['user', 'session', 'global'];
+
+/** A request the client got wrong: 400 with the reason. */
+const bad = (message: string) => new StorepulseError('USAGE', message);
+
+function intParam(c: Context, name: string, fallback: number, max: number): number {
+  const v = c.req.query(name);
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw bad(`${name} takes a whole number from 1 to ${max}`);
+  return n;
+}
+
+function timeParam(c: Context, name: string): number | undefined {
+  const v = c.req.query(name);
+  if (v === undefined || v === '') return undefined;
+  // A date alone means its UTC midnight.
+  const t = parseEventTime(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v);
+  if (Number.isNaN(t)) throw bad(`${name} takes a date or an ISO-8601 time, got ${JSON.stringify(v)}`);
+  return t;
+}
+
+function trafficParam(c: Context): Traffic {
+  const v = c.req.query('traffic') ?? 'all';
+  if (!(TRAFFIC as readonly string[]).includes(v)) throw bad(`traffic takes ${TRAFFIC.join(', ')}`);
+  return v as Traffic;
+}
+
+function journeyQuery(c: Context) {
+  return { lastMs: intParam(c, 'last', 60, 90 * 24 * 60) * 60_000, top: 10, traffic: trafficParam(c) };
+}
+
+export function createApp(o: AppOptions): Hono {
+  const app = new Hono();
+
+  app.onError((err, c) => {
+    if (err instanceof StorepulseError && err.code === 'USAGE') return c.json({ error: err.message }, 400);
+    if (err instanceof StorepulseError && err.code === 'STATE') return c.json({ error: err.message }, 409);
+    return c.json({ error: `server error: ${errorMessage(err)}` }, 500);
+  });
+
+  app.get('/api/journey', async (c) => {
+    const store = o.sources.journey();
+    return c.json(store ? ((await queryJourney(store, journeyQuery(c))) ?? null) : null);
+  });
+
+  app.get('/api/stream', (c) => {
+    const query = journeyQuery(c);
+    return streamSSE(c, async (stream) => {
+      const done = new AbortController();
+      const stop = () => done.abort();
+      stream.onAbort(stop);
+      o.closing.addEventListener('abort', stop, { once: true });
+      const send = (event: string, data: unknown) =>
+        stream.writeSSE({ event, data: JSON.stringify(data) }).catch(stop);
+      const unsubscribe = o.feed.subscribe((alerts) => void send('alerts', alerts));
+      try {
+        let lastHealth = 0;
+        while (!done.signal.aborted) {
+          const store = o.sources.journey();
+          await send('journey', store ? ((await queryJourney(store, query)) ?? null) : null);
+          if (Date.now() - lastHealth >= HEALTH_EVERY_MS) {
+            lastHealth = Date.now();
+            await send('health', await o.health.read());
+          }
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, o.pushMs);
+            done.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+          });
+        }
+      } finally {
+        unsubscribe();
+        o.closing.removeEventListener('abort', stop);
+      }
+    });
+  });
+
+  app.get('/api/alerts', async (c) => {
+    const store = o.sources.alerts();
+    const q: AlertQuery = { limit: intParam(c, 'limit', 200, 5000) };
+    const severity = c.req.query('severity');
+    if (severity) {
+      if (!SEVERITIES.includes(severity as Severity)) throw bad(`severity takes ${SEVERITIES.join(', ')}`);
+      q.severity = severity as Severity;
+    }
+    const rule = c.req.query('rule');
+    if (rule) q.rule = rule;
+    const user = c.req.query('user');
+    if (user) {
+      if (!/^\d{1,15}$/.test(user)) throw bad('user takes a user_id (digits)');
+      q.userId = Number(user);
+    }
+    const now = new Date().toISOString();
+    return c.json({
+      rules: o.rules,
+      alerts: store ? await store.list(q) : [],
+      mutes: store ? await store.mutes(now) : [],
+    });
+  });
+
+  app.post('/api/alerts/ack', async (c) => {
+    const body = (await c.req.json().catch(() => ({}))) as { ids?: unknown };
+    const ids = body.ids;
+    if (
+      !Array.isArray(ids) ||
+      ids.length === 0 ||
+      ids.length > 1000 ||
+      !ids.every((x) => typeof x === 'string')
+    )
+      throw bad('ids takes a list of alert ids');
+    const store = o.sources.alerts();
+    if (!store) throw new StorepulseError('STATE', 'no alert store yet');
+    return c.json({ acknowledged: await store.acknowledge(ids as string[], new Date().toISOString()) });
+  });
+
+  app.post('/api/mutes', async (c) => {
+    const body = (await c.req.json().catch(() => ({}))) as Record<string, unknown>;
+    const { keyType, key, minutes } = body;
+    if (!KEY_TYPES.includes(keyType as KeyType)) throw bad(`keyType takes ${KEY_TYPES.join(', ')}`);
+    if (typeof key !== 'string' || key.length === 0 || key.length > 200) throw bad('key takes the alert key');
+    if (typeof minutes !== 'number' || !Number.isInteger(minutes) || minutes < 0 || minutes > 525_600)
+      throw bad('minutes takes a whole number from 0 (unmute) to 525600');
+    const store = o.sources.alerts();
+    if (!store) throw new StorepulseError('STATE', 'no alert store yet');
+    const now = Date.now();
+    await store.mute({
+      keyType: keyType as KeyType,
+      key,
+      until: new Date(now + minutes * 60_000).toISOString(),
+      at: new Date(now).toISOString(),
+    });
+    return c.json({ mutes: await store.mutes(new Date(now).toISOString()) });
+  });
+
+  app.get('/api/users/:id', async (c) => {
+    const id = c.req.param('id');
+    if (!/^\d{1,15}$/.test(id)) throw bad('a user_id is digits');
+    const store = o.sources.alerts();
+    const limit = intParam(c, 'limit', 300, 5000);
+    // The lake is written every few seconds: the newest events of the user are there or in flight.
+    const events = await runReadOnlySql(
+      o.sources.lakeDir,
+      `SELECT event_time, event_type, product_id, category_id, category_code, brand, price, user_session
+       FROM events WHERE user_id = ${id} ORDER BY event_time DESC, product_id LIMIT ${limit}`,
+    ).catch((err: unknown) => {
+      if (err instanceof StorepulseError && err.code === 'STATE') return null; // no lake yet
+      throw err;
+    });
+    return c.json({
+      userId: Number(id),
+      events: events?.rows ?? [],
+      alerts: store ? await store.list({ userId: Number(id), limit: 100 }) : [],
+    });
+  });
+
+  app.get('/api/reports', (c) => c.json(listReports().map(({ file: _file, ...r }) => r)));
+
+  app.get('/api/reports/:name', async (c) => {
+    const name = c.req.param('name');
+    if (!listReports().some((r) => r.name === name)) return c.json({ error: `no report ${name}` }, 404);
+    const from = timeParam(c, 'from');
+    const to = timeParam(c, 'to');
+    return c.json(
+      await runReport(name, o.sources.lakeDir, { from, to, limit: intParam(c, 'limit', 100, 10_000) }),
+    );
+  });
+
+  app.post('/api/sql', async (c) => {
+    const body = (await c.req.json().catch(() => ({}))) as { sql?: unknown };
+    if (typeof body.sql !== 'string' || body.sql.trim() === '') throw bad('sql takes one SQL statement');
+    return c.json(await runReadOnlySql(o.sources.lakeDir, body.sql));
+  });
+
+  app.get('/api/health', async (c) =>
+    c.json({ ...(await systemFacts(o.sources, o.config)), pipeline: await o.health.read() }),
+  );
+
+  return app;
+}
