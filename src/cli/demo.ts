@@ -164,7 +164,11 @@ export function register(program: Command): void {
           },
         });
         progress.finish();
-        if (labels && labels.attacks.length > 0) comparison = await compare(ctx, store, dataset, labels);
+        // Stopped early, most labelled attacks were never replayed: scoring them would mislead.
+        if (labels && labels.attacks.length > 0 && !stop.signal.aborted)
+          comparison = await compare(ctx, store, dataset, labels);
+        else if (labels && stop.signal.aborted)
+          ctx.log('stopped before the end of the replay: detection is not scored against the labels');
         process.stdout.write(
           renderSummary(summary, comparison, deadLetter.count > 0 ? deadLetter.path : undefined, ctx),
         );
