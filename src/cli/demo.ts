@@ -15,7 +15,7 @@ import { alertStorePath, journeyStorePath, lakeDir } from './paths.js';
 import { checkDemoFolder, resetDemoFolder } from './data-folder.js';
 import { createProgress } from './progress.js';
 import { type ServeFlags, startDashboardFor } from './serve.js';
-import { stopSignal } from './signals.js';
+import { stopSignal, untilStopped } from './signals.js';
 
 interface DemoOptions extends ServeFlags {
   dataset?: string;
@@ -117,20 +117,7 @@ export function register(program: Command): void {
       const { demoStream } = await import('../pipeline/demo.js');
       const stream = demoStream(ctx.config.simulate.shards);
       let late = 0;
-      const dashboard = opts.serve
-        ? await startDashboardFor(ctx, opts, {
-            alerts: store,
-            journey: journey?.store,
-            inProcess: {
-              lag: () => ({ source: stream.name, shards: stream.backlog(), checkpointAt: null }),
-              lateEvents: () => late,
-            },
-          }).catch(async (err: unknown) => {
-            await Promise.all([outbox.close({ drainMs: 0 }), journey?.store.close(), store.close()]);
-            throw err;
-          })
-        : undefined;
-      if (dashboard) process.stdout.write(`dashboard: ${dashboard.url} (Ctrl-C to stop)\n`);
+      let dashboard: Awaited<ReturnType<typeof startDashboardFor>> | undefined;
       const rate = opts.rate ?? (opts.serve ? ctx.config.dashboard.demoRate : undefined);
       const progress = createProgress({
         label: 'pipeline',
@@ -140,6 +127,17 @@ export function register(program: Command): void {
       });
       let comparison: EvaluationReport | undefined;
       try {
+        if (opts.serve) {
+          dashboard = await startDashboardFor(ctx, opts, {
+            alerts: store,
+            journey: journey?.store,
+            inProcess: {
+              lag: () => ({ source: stream.name, shards: stream.backlog(), checkpointAt: null }),
+              lateEvents: () => late,
+            },
+          });
+          process.stdout.write(`dashboard: ${dashboard.url} (Ctrl-C to stop)\n`);
+        }
         // DuckDB takes a second to load: only commands that use it pay for it.
         const { runDemo } = await import('../pipeline/demo.js');
         const summary = await runDemo({
@@ -174,9 +172,7 @@ export function register(program: Command): void {
         );
         if (dashboard && !stop.signal.aborted) {
           process.stdout.write(`replay done; the dashboard stays at ${dashboard.url} until Ctrl-C\n`);
-          await new Promise<void>((resolve) =>
-            stop.signal.addEventListener('abort', () => resolve(), { once: true }),
-          );
+          await untilStopped(stop.signal);
         }
       } finally {
         await dashboard?.close();

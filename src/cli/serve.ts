@@ -9,7 +9,7 @@ import type { InProcess } from '../web/health.js';
 import { TOKEN_ENV } from '../web/options.js';
 import { type Context, contextOf, intOption } from './context.js';
 import { alertStorePath, DEFAULT_STREAM_1, journeyStorePath, lakeDir, streamPlace } from './paths.js';
-import { stopSignal } from './signals.js';
+import { stopSignal, untilStopped } from './signals.js';
 
 export interface ServeFlags {
   host?: string;
@@ -84,9 +84,7 @@ export function register(program: Command): void {
       });
       try {
         process.stdout.write(`dashboard: ${dashboard.url} (Ctrl-C to stop)\n`);
-        await new Promise<void>((resolve) =>
-          stop.signal.addEventListener('abort', () => resolve(), { once: true }),
-        );
+        await untilStopped(stop.signal);
       } finally {
         await dashboard.close();
         stop.dispose();

@@ -35,6 +35,14 @@ export function stopSignal(
   };
 }
 
+/** Resolves when the stop signal fires: a command that serves until Ctrl-C waits on it. */
+export function untilStopped(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
 /** Whether a Ctrl-C is how this process's command ends normally. */
 export function stopIsNormalEnd(): boolean {
   return runsUntilStopped;
