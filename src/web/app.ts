@@ -8,7 +8,8 @@ import { streamSSE } from 'hono/streaming';
 import { listReports, runReport } from '../batch/reports.js';
 import type { KeyType, Severity } from '../core/alert.js';
 import { StorepulseError, errorMessage } from '../core/errors.js';
-import { queryJourney, TRAFFIC, type Traffic } from '../core/journey/query.js';
+import { type JourneyQuery, queryJourney, TRAFFIC, type Traffic } from '../core/journey/query.js';
+import { sleep } from '../core/sleep.js';
 import { parseEventTime } from '../core/time.js';
 import type { AlertQuery } from '../stores/types.js';
 import type { AlertFeed } from './feed.js';
@@ -64,6 +65,35 @@ function journeyQuery(c: Context) {
   return { lastMs: intParam(c, 'last', 60, 90 * 24 * 60) * 60_000, top: 10, traffic: trafficParam(c) };
 }
 
+const TOPICS = ['journey', 'health', 'alerts'] as const;
+
+/** What a page wants pushed (`topics=journey,health,alerts`, the default): the Alerts page only alerts. */
+function topicsParam(c: Context): Set<string> {
+  const v = c.req.query('topics');
+  const topics = new Set(v ? v.split(',') : TOPICS);
+  for (const t of topics)
+    if (!(TOPICS as readonly string[]).includes(t)) throw bad(`topics takes ${TOPICS.join(', ')}`);
+  return topics;
+}
+
+/**
+ * One computation shared by every open page while it is fresh (`ms`), so that N pages cost the
+ * server what one does. Few keys: a page's view (traffic, range).
+ */
+function shared<T>(ms: number, compute: (key: string) => Promise<T>): (key: string) => Promise<T> {
+  const cache = new Map<string, { at: number; value: Promise<T> }>();
+  return (key) => {
+    const now = Date.now();
+    const hit = cache.get(key);
+    if (hit && now - hit.at < ms) return hit.value;
+    if (cache.size > 50) cache.clear();
+    const value = compute(key);
+    cache.set(key, { at: now, value });
+    value.catch(() => cache.delete(key));
+    return value;
+  };
+}
+
 export function createApp(o: AppOptions): Hono {
   const app = new Hono();
 
@@ -78,33 +108,37 @@ export function createApp(o: AppOptions): Hono {
     return c.json(store ? ((await queryJourney(store, journeyQuery(c))) ?? null) : null);
   });
 
+  // Half the push interval: each page's next push finds the figures computed for the others.
+  const journeyNow = shared(o.pushMs / 2, async (key) => {
+    const store = o.sources.journey();
+    return store ? ((await queryJourney(store, JSON.parse(key) as JourneyQuery)) ?? null) : null;
+  });
+  const healthNow = shared(HEALTH_EVERY_MS / 2, () => o.health.read());
+
   app.get('/api/stream', (c) => {
-    const query = journeyQuery(c);
+    const key = JSON.stringify(journeyQuery(c));
+    const topics = topicsParam(c);
     return streamSSE(c, async (stream) => {
       const done = new AbortController();
       const stop = () => done.abort();
       stream.onAbort(stop);
-      o.closing.addEventListener('abort', stop, { once: true });
       const send = (event: string, data: unknown) =>
         stream.writeSSE({ event, data: JSON.stringify(data) }).catch(stop);
-      const unsubscribe = o.feed.subscribe((alerts) => void send('alerts', alerts));
+      const unsubscribe = topics.has('alerts')
+        ? o.feed.subscribe((alerts) => void send('alerts', alerts))
+        : () => undefined;
       try {
         let lastHealth = 0;
-        while (!done.signal.aborted) {
-          const store = o.sources.journey();
-          await send('journey', store ? ((await queryJourney(store, query)) ?? null) : null);
-          if (Date.now() - lastHealth >= HEALTH_EVERY_MS) {
+        while (!done.signal.aborted && !o.closing.aborted) {
+          if (topics.has('journey')) await send('journey', await journeyNow(key));
+          if (topics.has('health') && Date.now() - lastHealth >= HEALTH_EVERY_MS) {
             lastHealth = Date.now();
-            await send('health', await o.health.read());
+            await send('health', await healthNow(''));
           }
-          await new Promise<void>((resolve) => {
-            const t = setTimeout(resolve, o.pushMs);
-            done.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-          });
+          await sleep(o.pushMs, done.signal, o.closing);
         }
       } finally {
         unsubscribe();
-        o.closing.removeEventListener('abort', stop);
       }
     });
   });

@@ -8,7 +8,7 @@ const DASHBOARD_DEFAULTS = {
   /** How often the live figures are pushed to each page (the rollups are written every second). */
   pushSeconds: 1,
   /** How often the alert store is read for new alerts: bounds the push latency of an alert. */
-  alertPollMs: 100,
+  alertPollMs: 50,
   /** `npm start` replays this many events per second while the dashboard is served: watchable. */
   demoRate: 2000,
 } as const;

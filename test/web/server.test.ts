@@ -181,6 +181,7 @@ describe('dashboard server', () => {
     expect(text).toMatch(/event: alerts\ndata: \[/);
     expect(text).toMatch(/event: health\n/);
     ctrl.abort();
+    expect((await fetch(url('/api/stream?topics=alerts,gossip'))).status).toBe(400);
   });
 
   it('runs a report over a date range, and read-only SQL', async () => {

@@ -4,7 +4,8 @@ import { bus } from './bus.js';
 import { timeChart } from './charts.js';
 import { api, card, csvButton, el, fill, fmt, table } from './dom.js';
 
-const KEEP = 500;
+// Rows in the table: a longer one costs the browser a relayout of all of it on each push.
+const KEEP = 200;
 const byId = new Map();
 let mutes = [];
 const filters = { rule: '', severity: '', user: '', hideAck: false };
@@ -262,6 +263,8 @@ function addPushed(alerts) {
   const newestShown = tbody.firstElementChild?.dataset.detected;
   // One detected before what is shown (another process's backlog) goes where it belongs: rebuild.
   if (newestShown && fresh[fresh.length - 1].detected_at < newestShown) return render();
+  // The previous push's rows are no longer new: one class change each, no animation to repaint.
+  for (const tr of tbody.querySelectorAll('tr.fresh')) tr.classList.remove('fresh');
   tbody.prepend(...fresh.map((a) => rowFor(a, true)));
   while (tbody.childElementCount > KEEP) tbody.lastElementChild.remove();
   if (byId.size > 2 * KEEP) {

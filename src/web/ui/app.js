@@ -1,6 +1,6 @@
 // The dashboard's shell: pages by URL hash, one server-push connection (SSE) shared by the pages,
 // and the light/dark theme. Pages are modules with mount(section) and, optionally, show().
-import { bus, connect } from './bus.js';
+import { bus, setStreamParams } from './bus.js';
 import { retheme } from './charts.js';
 import * as alerts from './alerts.js';
 import * as health from './health.js';
@@ -23,6 +23,7 @@ function route() {
     mounted.add(name);
     pages[name].mount(section);
   }
+  setStreamParams({ topics: name === 'live' ? 'journey,health,alerts' : 'alerts' });
   pages[name].show?.();
   document.title = `storepulse · ${name}`;
   if (name === 'alerts') {
@@ -58,4 +59,3 @@ bus.addEventListener('alerts', (e) => {
 setupTheme();
 window.addEventListener('hashchange', route);
 route();
-connect();

@@ -1,16 +1,19 @@
 // The one server-push connection (SSE) the pages share: 'journey', 'health' and 'alerts' events,
-// re-dispatched on `bus`. The Live page's range and traffic choice are its query.
+// re-dispatched on `bus`. Its query: the Live page's range and traffic choice, and the topics the
+// page on show needs (the journey figures and health only for Live; alerts always, for the badge).
 
-/** Server push: 'journey', 'health' and 'alerts' events, re-dispatched on `bus`. */
 export const bus = new EventTarget();
-const stream = { source: null, params: { traffic: 'all', last: '60' } };
+const stream = { source: null, params: { traffic: 'all', last: '60', topics: 'alerts' } };
 
+/** Changes the query; reconnects when it changed (or was never connected). */
 export function setStreamParams(params) {
-  Object.assign(stream.params, params);
+  const next = { ...stream.params, ...params };
+  if (stream.source && JSON.stringify(next) === JSON.stringify(stream.params)) return;
+  stream.params = next;
   connect();
 }
 
-export function connect() {
+function connect() {
   stream.source?.close();
   const es = new EventSource(`/api/stream?${new URLSearchParams(stream.params)}`);
   stream.source = es;

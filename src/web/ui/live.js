@@ -110,8 +110,14 @@ export function mount(root) {
   bus.addEventListener('health', (e) => renderHealth(healthBox, e.detail));
 }
 
+let shown = '';
+
 function render(f) {
   if (!f) return;
+  // Nothing new since the last push (an idle pipeline): leave the page as it is.
+  const signature = `${f.status?.updatedAt}|${f.range.from}|${f.range.to}|${f.traffic}`;
+  if (signature === shown) return;
+  shown = signature;
   const t = f.totals;
   document.getElementById('live-range').textContent =
     `${fmt.time(f.range.from)} → ${fmt.time(f.range.to)} UTC · ${f.range.buckets} ${f.range.grain}s` +
