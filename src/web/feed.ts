@@ -6,8 +6,12 @@
 import type { StoredAlert } from '../stores/types.js';
 import type { DataSources } from './sources.js';
 
-/** Alerts are stored a little after their `detected_at`: the poll looks back this far, deduplicating. */
-const LOOK_BACK_MS = 5000;
+/**
+ * Alerts are stored a little after their `detected_at` (the processor writes them beside detection:
+ * at most 180 ms later at 20k events/s, bench/RESULTS.md): the poll looks back this far,
+ * deduplicating. Each poll reads the whole look-back, so it is kept short.
+ */
+const LOOK_BACK_MS = 1000;
 /**
  * Most alerts pushed by one poll: the newest. A larger burst (a processor catching up) pushes only
  * these; pages show the newest 500 anyway, and the rest is in the store, listed on a reload.
