@@ -13,11 +13,13 @@ import {
   evaluate,
   parseAlertRecord,
   type Population,
+  type ProfileIntensity,
   type ScoredAlert,
   type SystemScore,
   splitSystems,
   type TargetCheck,
 } from '../core/evaluate.js';
+import { FeatureMeter } from '../core/rules/features.js';
 import { REFERENCE_RULE, ReferenceRule } from '../core/rules/reference.js';
 import { readEvents } from '../sources/reader.js';
 import { type Context, contextOf } from './context.js';
@@ -44,7 +46,7 @@ export interface EvaluateOutput extends EvaluationReport {
   rejected_alert_records: number;
 }
 
-function readLabels(file: string): EvaluationLabels {
+export function readLabels(file: string): EvaluationLabels {
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
@@ -124,17 +126,19 @@ export interface DataScan {
   population: Population;
   /** The reference rule's alerts over the file; null when not asked for. */
   reference: ScoredAlert[] | null;
+  events: number;
 }
 
 /**
  * Reads the data file the labels belong to, once, for what scoring needs of it: its users and, with
- * `reference`, the reference rule's alerts (default config, as `process` runs it). The users are a
- * Set of numbers, ~28 bytes each in V8: ~85 MB for the ~3M users of a REES46 month.
+ * `reference`, the reference rule's alerts (default config, as `process` runs it); with `features`,
+ * every batch goes through that meter too. The users are a Set of numbers, ~28 bytes each in V8:
+ * ~85 MB for the ~3M users of a REES46 month.
  */
 export async function scanDataFile(
   file: string,
   ctx: Context,
-  opts: { reference: boolean },
+  opts: { reference: boolean; features?: FeatureMeter },
 ): Promise<DataScan> {
   const rule = opts.reference ? new ReferenceRule(DEFAULT_CONFIG.detect) : null;
   const users = new Set<number>();
@@ -142,7 +146,7 @@ export async function scanDataFile(
   const batches = readEvents(file, { maxLineBytes: ctx.config.maxLineBytes });
   const total = file === '-' ? undefined : statSync(file).size;
   const progress = createProgress({
-    label: rule ? 'reference rule' : 'data set users',
+    label: opts.features ? 'rule figures' : rule ? 'reference rule' : 'data set users',
     unit: 'bytes',
     total,
     quiet: ctx.quiet,
@@ -151,6 +155,7 @@ export async function scanDataFile(
   let newest = -Infinity;
   for await (const batch of batches) {
     for (const e of batch) users.add(e.user_id);
+    opts.features?.add(batch);
     if (rule) {
       newest = Math.max(newest, rule.add(batch));
       for (const a of rule.advance(newest - rule.latenessMs)) alerts.push(a);
@@ -162,7 +167,11 @@ export async function scanDataFile(
   progress.finish(
     `${events()}, ${users.size.toLocaleString('en-US')} users${rule ? `, ${alerts.length} alerts` : ''}`,
   );
-  return { population: { source: file, users }, reference: rule ? alerts : null };
+  return {
+    population: { source: file, users },
+    reference: rule ? alerts : null,
+    events: batches.stats.valid,
+  };
 }
 
 /** Labelled attackers have events in their data file: when some do not, --data is likely another file. */
@@ -217,9 +226,11 @@ export function register(program: Command): void {
       const data =
         flags.data ?? (defaultData !== flags.labels && existsSync(defaultData) ? defaultData : null);
       let scan: DataScan | null = null;
+      let meter: FeatureMeter | null = null;
       if (data !== null) {
         if (!existsSync(data)) throw new StorepulseError('INPUT', `data file ${data} not found`);
-        scan = await scanDataFile(data, ctx, { reference: split.reference.length === 0 });
+        meter = new FeatureMeter(ctx.config.detect.rules, ctx.config.detect.timeField);
+        scan = await scanDataFile(data, ctx, { reference: split.reference.length === 0, features: meter });
         noteAbsentAttackers(labels, scan, flags.labels, ctx);
       }
       if (split.reference.length > 0) {
@@ -240,7 +251,13 @@ export function register(program: Command): void {
         reference_source: referenceSource,
         data,
         rejected_alert_records: rejected,
-        ...evaluate(labels, split.storepulse, reference, { population: scan?.population }),
+        ...evaluate(labels, split.storepulse, reference, {
+          population: scan?.population,
+          figures:
+            scan && meter
+              ? { features: meter.features, figures: meter.figures, users: scan.population.users }
+              : undefined,
+        }),
       };
       process.stdout.write(flags.json ? formatJson(report) : formatReport(report));
       if (flags.check && !report.passed) {
@@ -282,11 +299,11 @@ function sideBySide(sp: SystemScore, ref: SystemScore | null): Record<string, st
 
 function checkRows(r: EvaluationReport): Record<string, string>[] {
   const mark = (c: TargetCheck | undefined) =>
-    c === undefined ? '(missing)' : `${c.pass ? 'PASS' : 'FAIL'} ${c.value === null ? '-' : num(c.value)}`;
-  return r.checks.storepulse.map((c, i) => ({
-    target: `${c.target} ${c.target.startsWith('human') || c.target.startsWith('time') ? '<=' : '>='} ${c.limit}`,
+    c === undefined ? '(n/a)' : `${c.pass ? 'PASS' : 'FAIL'} ${c.value === null ? '-' : num(c.value)}`;
+  return r.checks.storepulse.map((c) => ({
+    target: `${c.target} ${c.op} ${c.limit}`,
     storepulse: mark(c),
-    reference: mark(r.checks.reference?.[i]),
+    reference: r.checks.reference ? mark(r.checks.reference.find((x) => x.target === c.target)) : '(missing)',
   }));
 }
 
@@ -304,9 +321,38 @@ function formatReport(r: EvaluateOutput): string {
         s.rules.map((x) => ({ system: s.name, ...x, precision: num(x.precision) })),
       ),
     ),
+    ...(r.intensity ? [formatIntensity(r.intensity)] : []),
     formatTargets(r),
   ];
   return `${out.join('\n')}`;
+}
+
+/** Each profile's attackers against the humans' figures (core/evaluate.ts, intensities). */
+function formatIntensity(rows: readonly ProfileIntensity[]): string {
+  const v = (x: number | null) => (x === null ? '-' : Number.isFinite(x) ? num(x, 3) : 'none');
+  return [
+    "against humans: each profile's defining figures, the humans' p99 / p99.9, attackers beyond p99.9 caught, gentlest attacker / gentlest caught",
+    formatTable(
+      rows.flatMap((p) =>
+        p.figures.map((f) => ({
+          profile: p.profile,
+          rule: f.rule,
+          figure: f.figure,
+          'humans p99 / p99.9': `${v(f.humans_p99)} / ${v(f.humans_p999)}`,
+          'beyond p99.9: caught': `${f.caught} of ${f.beyond_p999}`,
+          'gentlest / caught': `${v(f.gentlest)} / ${v(f.gentlest_caught)}`,
+        })),
+      ),
+    ),
+    formatTable(
+      rows.map((p) => ({
+        profile: p.profile,
+        'beyond p99.9 on a defining figure: caught': `${p.caught_beyond_p999} of ${p.beyond_p999}`,
+        'within p99.9 on every figure': p.indistinguishable,
+        'reference only (of them indistinguishable)': `${p.reference_only} (${p.reference_only_indistinguishable})`,
+      })),
+    ),
+  ].join('\n');
 }
 
 /** The side-by-side figures and the targets check, without the per-rule table (the demo's summary). */

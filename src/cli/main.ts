@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { StorepulseError, errorMessage } from '../core/errors.js';
 import { packageVersion } from '../core/package.js';
 import { register as alerts } from './alerts.js';
+import { register as calibrate } from './calibrate.js';
 import { register as demo } from './demo.js';
 import { register as evaluate } from './evaluate.js';
 import { register as generate } from './generate.js';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
     report,
     rules,
     evaluate,
+    calibrate,
   ])
     register(program);
   for (const cmd of program.commands) cmd.exitOverride();

@@ -3,6 +3,7 @@ import {
   checkTargets,
   dedupeAlerts,
   evaluate,
+  intensities,
   type EvaluationLabels,
   parseAlertRecord,
   percentile,
@@ -10,6 +11,7 @@ import {
   scoreSystem,
   splitSystems,
 } from '../../src/core/evaluate.js';
+import { type Feature } from '../../src/core/rules/features.js';
 import { REFERENCE_RULE } from '../../src/core/rules/reference.js';
 
 const T = (s: number) => new Date(Date.UTC(2019, 9, 1, 10) + s * 1000).toISOString();
@@ -248,8 +250,13 @@ describe('evaluate: scoring alerts against labels', () => {
       'recall low-and-slow',
       'precision',
       'human false-positive rate',
-      'time-to-detect p95 (s)',
+      'time-to-detect p95 (s) ddos-burst',
+      'time-to-detect p95 (s) scraper',
+      'time-to-detect p95 (s) low-and-slow',
     ]);
+    // Slow styles are held to 60 s, bursts to 10 s.
+    const slow = r.checks.storepulse.find((c) => c.target === 'time-to-detect p95 (s) low-and-slow')!;
+    expect(slow).toMatchObject({ value: 5, limit: 60, op: '<=', pass: true });
     expect(r.systems.reference!.overall.attackers_flagged).toBe(1);
     expect(r.checks.reference!.find((c) => c.target === 'recall scraper')!.pass).toBe(false);
     // Two humans in 1,000 is 0.2 %: over the 0.1 % limit.
@@ -264,5 +271,102 @@ describe('evaluate: scoring alerts against labels', () => {
     expect(
       evaluate({ attacks: labels.attacks }, perfect, null).systems.storepulse.overall.human_fp_rate,
     ).toBeNull();
+  });
+});
+
+describe("evaluate: attackers against the humans' figures", () => {
+  const features: Feature[] = [
+    {
+      rule: 'fast',
+      type: 'rate',
+      key: 'user',
+      direction: 'above',
+      threshold: 20,
+      figure: 'events in 10 s',
+      min: 1,
+      max: 1e9,
+    },
+    {
+      rule: 'timing',
+      type: 'regular-timing',
+      key: 'user',
+      direction: 'below',
+      threshold: 0.2,
+      figure: 'variation',
+      min: 0.001,
+      max: 10,
+    },
+  ];
+  // 1,000 humans: events in 10 s of 1…10 (user 1000+i has i % 10 + 1), variation 0.5…1.5.
+  const figures = new Map<number, Float64Array>();
+  for (let i = 0; i < 1000; i++) figures.set(1000 + i, Float64Array.of((i % 10) + 1, 0.5 + i / 1000));
+  // DDoS sources: fast (40, 30); scrapers: one regular (0.05), two within the humans on both figures.
+  figures.set(11, Float64Array.of(40, 1));
+  figures.set(12, Float64Array.of(30, 1));
+  figures.set(21, Float64Array.of(5, 0.05));
+  figures.set(22, Float64Array.of(3, 0.9));
+  figures.set(23, Float64Array.of(2, 0.8));
+  const users = [...figures.keys(), 31];
+
+  it("bands attackers by the humans' p99.9, finds the gentlest caught, and what only the reference caught", () => {
+    const sp = scoreSystem('storepulse', labels, [
+      alert({ rule: 'fast', user_id: 11 }),
+      alert({ rule: 't', user_id: 21 }),
+    ]);
+    const ref = scoreSystem(
+      'reference',
+      labels,
+      [12, 22, 23].map((u) => alert({ rule: REFERENCE_RULE, user_id: u })),
+    );
+    const rows = intensities(labels, sp, ref, { features, figures, users });
+    const ddos = rows.find((r) => r.profile === 'ddos-burst')!;
+    expect(ddos.figures.map((f) => f.rule)).toEqual(['fast']); // both sources beyond the humans' p99 only there
+    expect(ddos.figures[0]).toMatchObject({
+      humans_p99: 10,
+      humans_p999: 10,
+      beyond_p999: 2,
+      caught: 1,
+      gentlest: 30,
+      gentlest_caught: 40,
+    });
+    expect(ddos).toMatchObject({
+      beyond_p999: 2,
+      caught_beyond_p999: 1,
+      recall_beyond_p999: 0.5,
+      reference_only: 1,
+      reference_only_indistinguishable: 0,
+    });
+    const scraper = rows.find((r) => r.profile === 'scraper')!;
+    // Only one of three scrapers stands out (on timing): fewer than half on any figure, so every figure is shown.
+    expect(scraper.figures.map((f) => f.rule)).toEqual(['fast', 'timing']);
+    expect(scraper).toMatchObject({
+      beyond_p999: 1,
+      caught_beyond_p999: 1,
+      indistinguishable: 2,
+      reference_only: 2,
+      reference_only_indistinguishable: 2,
+    });
+    // Low-and-slow's user has no figure at all: indistinguishable, nothing beyond.
+    expect(rows.find((r) => r.profile === 'low-and-slow')).toMatchObject({
+      beyond_p999: 0,
+      recall_beyond_p999: null,
+      indistinguishable: 1,
+    });
+
+    const r = evaluate(
+      labels,
+      [alert({ rule: 'fast', user_id: 11 })],
+      [alert({ rule: REFERENCE_RULE, user_id: 12 })],
+      {
+        figures: { features, figures, users },
+      },
+    );
+    const check = (t: string) => r.checks.storepulse.find((c) => c.target === t)!;
+    expect(check("recall beyond humans' p99.9 ddos-burst")).toMatchObject({ value: 0.5, pass: false });
+    expect(check('caught by the reference only, distinguishable ddos-burst')).toMatchObject({
+      value: 1,
+      pass: false,
+    });
+    expect(check("recall beyond humans' p99.9 low-and-slow").pass).toBe(true);
   });
 });

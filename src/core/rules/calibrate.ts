@@ -1,0 +1,108 @@
+/**
+ * Calibration: thresholds from the store's own traffic. Given the humans' figures per rule
+ * (features.ts), each keyed rule's threshold is set as leniently as a shared false-positive budget
+ * allows: the rules together flag at most `budget` of the humans. Windows and the rules' other
+ * settings stay as configured; spikes (relative to their own live baseline) are not calibrated.
+ *
+ * How the budget is shared: every rule may flag the same number `a` of humans, the largest `a` whose
+ * union over the rules stays within the budget (found by bisection; `a` ≥ budget / rules, where the
+ * union cannot exceed it). Fast humans often stand out on several figures at once, so the union is
+ * smaller than the sum and each rule gets more than an equal split. Pure.
+ */
+import { beyond, distributionsOver, type Feature, type FeatureMeter } from './features.js';
+import type { RuleSpec } from './spec.js';
+
+export const DEFAULT_FP_BUDGET = 0.001;
+
+export interface RuleCalibration {
+  feature: Feature;
+  /** The humans' figure at the 99th and 99.9th suspicion percentiles, and the most suspicious one. */
+  p99: number | null;
+  p999: number | null;
+  most: number | null;
+  before: { threshold: number; humans_flagged: number };
+  after: { threshold: number; humans_flagged: number };
+  /** The schema's range stopped the threshold short of the budget. */
+  capped: boolean;
+}
+
+export interface Calibration {
+  budget: number;
+  humans: number;
+  /** Humans each rule may flag (the shared allowance). */
+  per_rule_allowance: number;
+  rules: RuleCalibration[];
+  /** Humans flagged by any calibrated rule, before and after. */
+  union: { before: number; after: number };
+  /** The whole rule set with the calibrated thresholds (spikes and disabled rules as they were). */
+  calibrated: RuleSpec[];
+}
+
+/**
+ * Calibrates `rules` on the figures of `meter` (measured with the same rules). `humans` are the
+ * users to keep unflagged: every user of the data set but the known attackers.
+ */
+export function calibrate(
+  rules: readonly RuleSpec[],
+  meter: FeatureMeter,
+  humans: Iterable<number>,
+  budget = DEFAULT_FP_BUDGET,
+): Calibration {
+  const features = meter.features;
+  const ids = [...humans];
+  const n = ids.length;
+  const dists = distributionsOver(features, meter.figures, ids);
+  // The humans with any figure: the only ones a rule can flag.
+  const rows = ids.flatMap((u) => meter.figures.get(u) ?? []);
+  const union = (thresholds: readonly number[]) => {
+    let count = 0;
+    for (const row of rows) if (features.some((f, k) => beyond(f, row[k]!, thresholds[k]!))) count++;
+    return count;
+  };
+  const allowedTotal = Math.floor(budget * n);
+  const thresholdsAt = (a: number) => dists.map((d) => d.thresholdFor(a));
+  let lo = features.length > 0 ? Math.floor(allowedTotal / features.length) : 0;
+  let hi = allowedTotal;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (union(thresholdsAt(mid)) <= allowedTotal) lo = mid;
+    else hi = mid - 1;
+  }
+  const after = thresholdsAt(lo);
+  const before = features.map((f) => f.threshold);
+
+  const calibrated = rules.map((r): RuleSpec => {
+    const k = features.findIndex((f) => f.rule === r.name);
+    if (k < 0) return r;
+    const t = after[k]!;
+    if (r.type === 'regular-timing') return { ...r, maxVariation: t };
+    if (r.type === 'traffic-spike' || r.type === 'spike-participant') return r;
+    // A high-severity step keeps its distance from the threshold, as a ratio.
+    const high =
+      r.highThreshold === undefined
+        ? {}
+        : { highThreshold: Math.max(t + 1, Math.round((r.highThreshold * t) / r.threshold)) };
+    return { ...r, threshold: t, ...high };
+  });
+
+  return {
+    budget,
+    humans: n,
+    per_rule_allowance: lo,
+    rules: features.map((feature, k) => {
+      const d = dists[k]!;
+      const flaggedAfter = d.flagged(after[k]!);
+      return {
+        feature,
+        p99: d.quantile(0.99),
+        p999: d.quantile(0.999),
+        most: d.quantile(1),
+        before: { threshold: before[k]!, humans_flagged: d.flagged(before[k]!) },
+        after: { threshold: after[k]!, humans_flagged: flaggedAfter },
+        capped: flaggedAfter > lo,
+      };
+    }),
+    union: { before: union(before), after: union(after) },
+    calibrated,
+  };
+}
