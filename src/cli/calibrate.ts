@@ -13,7 +13,6 @@ import type { ClickEvent } from '../core/event.js';
 import { type ScoredAlert, type SystemScore, scoreSystem } from '../core/evaluate.js';
 import { type Calibration, calibrate, DEFAULT_FP_BUDGET } from '../core/rules/calibrate.js';
 import { Detector } from '../core/rules/detector.js';
-import { FeatureMeter } from '../core/rules/features.js';
 import type { RuleSpec } from '../core/rules/spec.js';
 import { isoUtc } from '../core/time.js';
 import { writeFileAtomic } from '../fs/files.js';
@@ -193,11 +192,10 @@ export function register(program: Command): void {
       const attackers = new Set(labelsPath ? readLabels(labelsPath).attacks.flatMap((l) => l.user_ids) : []);
 
       const rules = ctx.config.detect.rules;
-      const meter = new FeatureMeter(rules, ctx.config.detect.timeField);
-      const scan = await scanDataFile(file, ctx, { reference: false, features: meter });
+      const scan = await scanDataFile(file, ctx, { reference: false, figures: ctx.config.detect });
       const humans = [...scan.population.users].filter((u) => !attackers.has(u));
       if (humans.length === 0) throw new StorepulseError('INPUT', `${file} has no users to calibrate on`);
-      const c = calibrate(rules, meter, humans, budget);
+      const c = calibrate(rules, scan.figures!, humans, budget);
       const check = checkEvents > 0 ? costCheck(ctx, rules, c.calibrated, checkEvents, seed) : null;
 
       const header =

@@ -73,9 +73,13 @@ async function compare(
   labels: LabelsFile,
 ): Promise<EvaluationReport> {
   const split = splitSystems(await store.list({}));
-  const scan = await scanDataFile(dataset, ctx, { reference: split.reference.length === 0 });
+  const scan = await scanDataFile(dataset, ctx, {
+    reference: split.reference.length === 0,
+    figures: ctx.config.detect,
+  });
   return evaluate(labels, split.storepulse, scan.reference ?? split.reference, {
     population: scan.population,
+    figures: scan.figures ?? undefined,
   });
 }
 

@@ -5,12 +5,13 @@
 import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { DEFAULT_CONFIG } from '../core/config.js';
+import { DEFAULT_CONFIG, type DetectConfig } from '../core/config.js';
 import { StorepulseError, errorMessage } from '../core/errors.js';
 import {
   type EvaluationLabels,
   type EvaluationReport,
   evaluate,
+  type Figures,
   parseAlertRecord,
   type Population,
   type ProfileIntensity,
@@ -126,27 +127,30 @@ export interface DataScan {
   population: Population;
   /** The reference rule's alerts over the file; null when not asked for. */
   reference: ScoredAlert[] | null;
+  /** Every keyed rule's figure per user (with `figures` asked for), for the intensity bands. */
+  figures: Figures | null;
   events: number;
 }
 
 /**
  * Reads the data file the labels belong to, once, for what scoring needs of it: its users and, with
- * `reference`, the reference rule's alerts (default config, as `process` runs it); with `features`,
- * every batch goes through that meter too. The users are a Set of numbers, ~28 bytes each in V8:
- * ~85 MB for the ~3M users of a REES46 month.
+ * `reference`, the reference rule's alerts (default config, as `process` runs it); with `figures`,
+ * those rules' figures per user (core/rules/features.ts). The users are a Set of numbers, ~28 bytes
+ * each in V8: ~85 MB for the ~3M users of a REES46 month; figures add ~100 bytes per user measured.
  */
 export async function scanDataFile(
   file: string,
   ctx: Context,
-  opts: { reference: boolean; features?: FeatureMeter },
+  opts: { reference: boolean; figures?: DetectConfig },
 ): Promise<DataScan> {
   const rule = opts.reference ? new ReferenceRule(DEFAULT_CONFIG.detect) : null;
+  const meter = opts.figures ? new FeatureMeter(opts.figures.rules, opts.figures.timeField) : null;
   const users = new Set<number>();
   const alerts: ScoredAlert[] = [];
   const batches = readEvents(file, { maxLineBytes: ctx.config.maxLineBytes });
   const total = file === '-' ? undefined : statSync(file).size;
   const progress = createProgress({
-    label: opts.features ? 'rule figures' : rule ? 'reference rule' : 'data set users',
+    label: meter ? 'rule figures' : rule ? 'reference rule' : 'data set users',
     unit: 'bytes',
     total,
     quiet: ctx.quiet,
@@ -155,7 +159,7 @@ export async function scanDataFile(
   let newest = -Infinity;
   for await (const batch of batches) {
     for (const e of batch) users.add(e.user_id);
-    opts.features?.add(batch);
+    meter?.add(batch);
     if (rule) {
       newest = Math.max(newest, rule.add(batch));
       for (const a of rule.advance(newest - rule.latenessMs)) alerts.push(a);
@@ -170,6 +174,7 @@ export async function scanDataFile(
   return {
     population: { source: file, users },
     reference: rule ? alerts : null,
+    figures: meter ? { features: meter.features, figures: meter.figures, users } : null,
     events: batches.stats.valid,
   };
 }
@@ -226,11 +231,12 @@ export function register(program: Command): void {
       const data =
         flags.data ?? (defaultData !== flags.labels && existsSync(defaultData) ? defaultData : null);
       let scan: DataScan | null = null;
-      let meter: FeatureMeter | null = null;
       if (data !== null) {
         if (!existsSync(data)) throw new StorepulseError('INPUT', `data file ${data} not found`);
-        meter = new FeatureMeter(ctx.config.detect.rules, ctx.config.detect.timeField);
-        scan = await scanDataFile(data, ctx, { reference: split.reference.length === 0, features: meter });
+        scan = await scanDataFile(data, ctx, {
+          reference: split.reference.length === 0,
+          figures: ctx.config.detect,
+        });
         noteAbsentAttackers(labels, scan, flags.labels, ctx);
       }
       if (split.reference.length > 0) {
@@ -253,10 +259,7 @@ export function register(program: Command): void {
         rejected_alert_records: rejected,
         ...evaluate(labels, split.storepulse, reference, {
           population: scan?.population,
-          figures:
-            scan && meter
-              ? { features: meter.features, figures: meter.figures, users: scan.population.users }
-              : undefined,
+          figures: scan?.figures ?? undefined,
         }),
       };
       process.stdout.write(flags.json ? formatJson(report) : formatReport(report));

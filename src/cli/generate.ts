@@ -1,5 +1,6 @@
 /** `storepulse generate`: a synthetic REES46-shaped data set, optionally with labelled attacks. */
 import type { Command } from 'commander';
+import { StorepulseError } from '../core/errors.js';
 import { formatEventTime } from '../core/time.js';
 import {
   ATTACK_PROFILES,
@@ -19,9 +20,23 @@ interface GenerateFlags {
   start?: string;
   attacks?: AttackProfile[];
   attackRepeats?: number;
+  attackIntensity?: [number, number];
   labels?: string;
   perDay?: number;
   json?: boolean;
+}
+
+/** `0.5-1`, or one number for both ends. */
+function parseIntensity(text: string): [number, number] {
+  const parts = text.split('-').map((x) => Number(x.trim()));
+  const [lo, hi] = parts.length === 1 ? [parts[0]!, parts[0]!] : parts;
+  if (parts.length > 2 || !(lo! >= 0 && lo! <= hi! && hi! <= 1)) {
+    throw new StorepulseError(
+      'USAGE',
+      `--attack-intensity takes MIN-MAX within 0-1 (e.g. 0.5-1) or one number, got ${text}`,
+    );
+  }
+  return [lo!, hi!];
 }
 
 export function register(program: Command): void {
@@ -56,6 +71,12 @@ export function register(program: Command): void {
         'capped so they fit)',
       intOption('--attack-repeats'),
     )
+    .option(
+      '--attack-intensity <min-max>',
+      "attack intensities to draw within 0-1: 1 is each profile's strongest, 0 its gentlest, near fast " +
+        'humans (default 0-1, spread evenly over the instances); one number fixes it',
+      parseIntensity,
+    )
     .option('--labels <file>', 'labels file (default <out>.labels.json when attacks are injected)')
     .option(
       '--per-day <n>',
@@ -77,6 +98,7 @@ export function register(program: Command): void {
         start: flags.start,
         attacks: flags.attacks,
         attackRepeats: flags.attackRepeats,
+        attackIntensity: flags.attackIntensity,
         eventsPerDay: flags.perDay,
         out: flags.out,
         labelsPath: flags.labels,

@@ -60,8 +60,17 @@ const TARGETS: Targets = {
   slowTtdP95Seconds: 60,
 };
 
-/** Profiles whose whole point is to look human for minutes: their time to detect is held to the slow target. */
-export const SLOW_PROFILES: readonly string[] = ['low-and-slow'];
+/**
+ * Without the humans' figures: profiles whose whole point is to look human for minutes, held to the
+ * slow time-to-detect target. With them, each attacker is judged by its own figures (BURST_SECONDS).
+ */
+const SLOW_PROFILES: readonly string[] = ['low-and-slow'];
+
+/**
+ * An attacker beyond the humans' p99.9 on a figure over at most this many seconds is a burst: held
+ * to the burst time-to-detect target; any other attacker needs minutes to stand out (slow target).
+ */
+const BURST_SECONDS = 15;
 
 export interface ProfileScore {
   profile: string;
@@ -74,8 +83,9 @@ export interface ProfileScore {
   /** detected / (detected + humans flagged by the rules that flagged this profile's attackers). */
   precision: number | null;
   rules: string[];
-  /** The profile's attacker user ids that were flagged. */
+  /** The profile's attacker user ids that were flagged, and each one's time to detect (s). */
   detected_users: number[];
+  ttd_by_user: Record<number, number>;
 }
 
 export interface RuleScore {
@@ -323,6 +333,7 @@ export function scoreSystem(
       precision: ratio(detected.length, detected.length + humans),
       rules: [...ruleSet].sort(),
       detected_users: detected,
+      ttd_by_user: Object.fromEntries(detected.map((u, i) => [u, ttd[i]!])),
     };
   });
 
@@ -366,11 +377,16 @@ export function scoreSystem(
 }
 
 /**
- * The targets: recall per profile (left to checkIntensity when the humans' figures are known: an
- * attacker no figure tells from people is not a miss to count), precision, human false-positive
- * rate, time-to-detect p95 per profile.
+ * The targets: precision, human false-positive rate, and per profile recall and time-to-detect p95
+ * (slow profiles to the slow target). With the humans' figures the per-profile ones are
+ * checkIntensity's: an attacker no figure tells from people is not a miss, and whether an attacker
+ * bursts is read from its own figures.
  */
-export function checkTargets(s: SystemScore, t: Targets = TARGETS, { recall = true } = {}): TargetCheck[] {
+export function checkTargets(
+  s: SystemScore,
+  t: Targets = TARGETS,
+  { perProfile = true } = {},
+): TargetCheck[] {
   const atLeast = (target: string, value: number | null, limit: number): TargetCheck => ({
     target,
     value,
@@ -386,10 +402,10 @@ export function checkTargets(s: SystemScore, t: Targets = TARGETS, { recall = tr
     pass: value !== null && value <= limit,
   });
   return [
-    ...(recall ? s.profiles.map((p) => atLeast(`recall ${p.profile}`, p.recall, t.recall)) : []),
+    ...(perProfile ? s.profiles.map((p) => atLeast(`recall ${p.profile}`, p.recall, t.recall)) : []),
     atLeast('precision', s.overall.precision, t.precision),
     atMost('human false-positive rate', s.overall.human_fp_rate, t.humanFpRate),
-    ...s.profiles.map((p) =>
+    ...(perProfile ? s.profiles : []).map((p) =>
       atMost(
         `time-to-detect p95 (s) ${p.profile}`,
         p.ttd_p95_s,
@@ -439,6 +455,12 @@ export interface ProfileIntensity {
   /** Attackers the reference rule caught and storepulse missed; of them, how many are indistinguishable. */
   reference_only: number;
   reference_only_indistinguishable: number;
+  /**
+   * Time to detect (p95, s) of the caught attackers that burst (beyond the humans' p99.9 on a figure
+   * over ≤ BURST_SECONDS) and of the other caught ones (slow); with how many each.
+   */
+  burst: { caught: number; ttd_p95_s: number | null };
+  slow: { caught: number; ttd_p95_s: number | null };
 }
 
 /** Per profile: its attackers' figures against the humans' distributions, recall by band, the reference's extra catches. */
@@ -475,6 +497,12 @@ export function intensities(
     const refOnly = (ref?.profiles.find((x) => x.profile === p.profile)?.detected_users ?? []).filter(
       (u) => !caught.has(u),
     );
+    const bursts = (u: number) =>
+      f.features.some((x, k) => x.windowSeconds <= BURST_SECONDS && past(u, k, p999));
+    const ttd = (burst: boolean) => {
+      const times = p.detected_users.filter((u) => bursts(u) === burst).map((u) => p.ttd_by_user[u]!);
+      return { caught: times.length, ttd_p95_s: percentile(times, 0.95) };
+    };
     return {
       profile: p.profile,
       attacker_users: users.length,
@@ -500,13 +528,29 @@ export function intensities(
       indistinguishable: users.filter(weak).length,
       reference_only: refOnly.length,
       reference_only_indistinguishable: refOnly.filter(weak).length,
+      burst: ttd(true),
+      slow: ttd(false),
     };
   });
 }
 
 /** Targets against humans: recall beyond their p99.9, and nothing the reference catches missed unless indistinguishable. */
-export function checkIntensity(rows: readonly ProfileIntensity[], t: Targets = TARGETS): TargetCheck[] {
+function checkIntensity(rows: readonly ProfileIntensity[], t: Targets = TARGETS): TargetCheck[] {
+  const ttd = (
+    target: string,
+    x: { caught: number; ttd_p95_s: number | null },
+    limit: number,
+  ): TargetCheck => ({
+    target,
+    value: x.ttd_p95_s,
+    op: '<=',
+    limit,
+    // None caught of that kind: no time to hold to a target.
+    pass: x.caught === 0 || (x.ttd_p95_s !== null && x.ttd_p95_s <= limit),
+  });
   return rows.flatMap((r): TargetCheck[] => [
+    ttd(`time-to-detect p95 (s) ${r.profile}, bursts`, r.burst, t.ttdP95Seconds),
+    ttd(`time-to-detect p95 (s) ${r.profile}, slow`, r.slow, t.slowTtdP95Seconds),
     {
       target: `recall beyond humans' p99.9 ${r.profile}`,
       value: r.recall_beyond_p999,
@@ -557,7 +601,7 @@ export function evaluate(
   const intensity = figures ? intensities(labels, sp, ref, figures) : null;
   const checks = {
     storepulse: [
-      ...checkTargets(sp, targets, { recall: intensity === null }),
+      ...checkTargets(sp, targets, { perProfile: intensity === null }),
       ...(intensity ? checkIntensity(intensity, targets) : []),
     ],
     reference: ref === null ? null : checkTargets(ref, targets),

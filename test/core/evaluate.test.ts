@@ -283,6 +283,7 @@ describe("evaluate: attackers against the humans' figures", () => {
       direction: 'above',
       threshold: 20,
       figure: 'events in 10 s',
+      windowSeconds: 10,
       min: 1,
       max: 1e9,
     },
@@ -293,6 +294,7 @@ describe("evaluate: attackers against the humans' figures", () => {
       direction: 'below',
       threshold: 0.2,
       figure: 'variation',
+      windowSeconds: 720,
       min: 0.001,
       max: 10,
     },
@@ -335,6 +337,9 @@ describe("evaluate: attackers against the humans' figures", () => {
       recall_beyond_p999: 0.5,
       reference_only: 1,
       reference_only_indistinguishable: 0,
+      // Caught 20 s in, beyond the humans on a 10 s figure: a burst, held to the 10 s target.
+      burst: { caught: 1, ttd_p95_s: 20 },
+      slow: { caught: 0, ttd_p95_s: null },
     });
     const scraper = rows.find((r) => r.profile === 'scraper')!;
     // Only one of three scrapers stands out (on timing): fewer than half on any figure, so every figure is shown.
@@ -345,6 +350,9 @@ describe("evaluate: attackers against the humans' figures", () => {
       indistinguishable: 2,
       reference_only: 2,
       reference_only_indistinguishable: 2,
+      // Stands out on timing only, a 12-minute figure: slow.
+      burst: { caught: 0, ttd_p95_s: null },
+      slow: { caught: 1, ttd_p95_s: 0 },
     });
     // Low-and-slow's user has no figure at all: indistinguishable, nothing beyond.
     expect(rows.find((r) => r.profile === 'low-and-slow')).toMatchObject({
@@ -368,5 +376,13 @@ describe("evaluate: attackers against the humans' figures", () => {
       pass: false,
     });
     expect(check("recall beyond humans' p99.9 low-and-slow").pass).toBe(true);
+    expect(check('time-to-detect p95 (s) ddos-burst, bursts')).toMatchObject({
+      value: 20,
+      limit: 10,
+      pass: false,
+    });
+    expect(check('time-to-detect p95 (s) ddos-burst, slow')).toMatchObject({ value: null, pass: true });
+    // The per-profile recall and time checks give way to these.
+    expect(r.checks.storepulse.some((c) => c.target === 'recall ddos-burst')).toBe(false);
   });
 });

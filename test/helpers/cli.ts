@@ -39,7 +39,11 @@ export function storepulseAsync(args: string[], opts: { env?: NodeJS.ProcessEnv 
   });
 }
 
-/** A generated data set with every attack profile, through the CLI (`.csv` or `.csv.gz` by name). */
+/**
+ * A generated data set through the CLI (`.csv` or `.csv.gz` by name), with every attack profile at
+ * its strongest: the pipeline tests check that what the rules flag arrives everywhere, not how
+ * gentle an attack they catch (that is `evaluate`'s).
+ */
 export function generateCsv(out: string, events: number, seed: number): void {
   const gen = storepulse([
     '-q',
@@ -50,6 +54,8 @@ export function generateCsv(out: string, events: number, seed: number): void {
     String(seed),
     '--attacks',
     'all',
+    '--attack-intensity',
+    '1',
     '--out',
     out,
   ]);

@@ -100,7 +100,7 @@ describe('process → DynamoDB, webhook via the outbox, EMF', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(alerts.length);
-    const userLine = lines.find((l) => l.user_id !== undefined)!;
+    const userLine = lines.find((l) => l.key_type === 'user')!;
     expect(userLine).toMatchObject({
       _aws: { CloudWatchMetrics: [{ Namespace: 'ecommerce-namespace-1', Dimensions: [['user_id']] }] },
     });

@@ -9,7 +9,7 @@
  * union cannot exceed it). Fast humans often stand out on several figures at once, so the union is
  * smaller than the sum and each rule gets more than an equal split. Pure.
  */
-import { beyond, distributionsOver, type Feature, type FeatureMeter } from './features.js';
+import { beyond, distributionsOver, type Feature } from './features.js';
 import type { RuleSpec } from './spec.js';
 
 export const DEFAULT_FP_BUDGET = 0.001;
@@ -39,12 +39,12 @@ export interface Calibration {
 }
 
 /**
- * Calibrates `rules` on the figures of `meter` (measured with the same rules). `humans` are the
+ * Calibrates `rules` on the figures of `meter` (a FeatureMeter's, measured with the same rules). `humans` are the
  * users to keep unflagged: every user of the data set but the known attackers.
  */
 export function calibrate(
   rules: readonly RuleSpec[],
-  meter: FeatureMeter,
+  meter: { features: readonly Feature[]; figures: ReadonlyMap<number, Float64Array> },
   humans: Iterable<number>,
   budget = DEFAULT_FP_BUDGET,
 ): Calibration {
@@ -53,7 +53,11 @@ export function calibrate(
   const n = ids.length;
   const dists = distributionsOver(features, meter.figures, ids);
   // The humans with any figure: the only ones a rule can flag.
-  const rows = ids.flatMap((u) => meter.figures.get(u) ?? []);
+  const rows: Float64Array[] = [];
+  for (const u of ids) {
+    const row = meter.figures.get(u);
+    if (row) rows.push(row);
+  }
   const union = (thresholds: readonly number[]) => {
     let count = 0;
     for (const row of rows) if (features.some((f, k) => beyond(f, row[k]!, thresholds[k]!))) count++;

@@ -25,17 +25,24 @@ export interface Feature {
   threshold: number;
   /** What the figure is, for a report. */
   figure: string;
+  /** How long the figure looks back (s): how soon it can show an attacker (gap rules: gaps × longest mean gap). */
+  windowSeconds: number;
   /** The values the rule's schema accepts for its threshold. */
   min: number;
   max: number;
 }
 
 /** The keyed rules of a rule set as features (enabled rules only; spikes are measured elsewhere). */
-export function featuresOf(rules: readonly RuleSpec[]): Feature[] {
+function featuresOf(rules: readonly RuleSpec[]): Feature[] {
   const out: Feature[] = [];
   for (const r of rules) {
     if (!r.enabled || r.type === 'traffic-spike' || r.type === 'spike-participant') continue;
-    const base = { rule: r.name, type: r.type, key: r.key };
+    const base = {
+      rule: r.name,
+      type: r.type,
+      key: r.key,
+      windowSeconds: r.type === 'regular-timing' ? r.threshold * r.windowSeconds : r.windowSeconds,
+    };
     const window = `in ${r.type === 'regular-timing' ? `${r.threshold} gaps` : `${r.windowSeconds} s`}`;
     switch (r.type) {
       case 'rate':
@@ -185,7 +192,7 @@ export function distributionsOver(
 }
 
 /** A feature's values among a group of users, most suspicious last (users without a figure included). */
-export class FeatureDistribution {
+class FeatureDistribution {
   /** Ascending by suspicion: counts ascending, variations descending. */
   private readonly sorted: Float64Array;
 

@@ -44,6 +44,12 @@ export interface AttackLabel {
   start: string;
   end: string;
   events: number;
+  /**
+   * How hard this instance pushes, 0 (gentlest) to 1 (the profile's strongest), and the parameters
+   * it was drawn to: each profile spans a range, from machine speed down to where a human could be.
+   */
+  intensity: number;
+  params: Record<string, number | string | boolean>;
 }
 
 export interface AttackPlan {
@@ -110,7 +116,14 @@ interface PlanContext {
 interface Built {
   users: number[];
   sessions: SimSession[];
+  params: Record<string, number | string | boolean>;
 }
+
+/** From `gentle` (intensity 0) to `strong` (intensity 1) on a log scale: rates and periods are ratios. */
+function towards(gentle: number, strong: number, intensity: number): number {
+  return gentle * Math.pow(strong / gentle, intensity);
+}
+const round2 = (x: number) => Math.round(x * 100) / 100;
 
 function session(
   ctx: PlanContext,
@@ -126,20 +139,28 @@ function session(
   return s;
 }
 
-function ddos(ctx: PlanContext, attack: number, at: number, slot: number): Built {
+/**
+ * A flood from many sources at once: 10-20× the background at intensity 1, down to 3× with slower
+ * sources at 0 (each source then far below any per-user limit; only the site-wide volume shows it).
+ */
+function ddos(ctx: PlanContext, attack: number, at: number, slot: number, intensity: number): Built {
   const { rng, catalog } = ctx;
   const background = eventRate(at, ctx.perDay) * SECOND; // human events per second there
   let duration = Math.min(rng.range(30, 60), slot / SECOND);
-  let mult = rng.range(10, 20);
+  let mult = towards(3, rng.range(10, 20), intensity);
   const cap = ctx.ddosCap;
   if (mult * background * duration > cap) mult = Math.max(DDOS_MIN_MULT, cap / (background * duration));
   if (mult * background * duration > cap) duration = Math.max(DDOS_MIN_SECONDS, cap / (background * mult));
-  const perSource = DDOS_SOURCE_RATE; // mean of the per-source rates below
-  const sources = Math.max(DDOS_MIN_SOURCES, Math.min(500, Math.round((mult * background) / perSource)));
-  const out: Built = { users: [], sessions: [] };
+  const perSource = towards(0.3, DDOS_SOURCE_RATE, intensity); // mean of the per-source rates below
+  const sources = Math.max(DDOS_MIN_SOURCES, Math.min(2000, Math.round((mult * background) / perSource)));
+  const out: Built = {
+    users: [],
+    sessions: [],
+    params: { multiplier: round2(mult), per_source_per_s: round2(perSource), sources },
+  };
   for (let s = 0; s < sources; s++) {
     const user = ctx.newUser();
-    const rate = rng.range(1, 2.5);
+    const rate = perSource * rng.range(0.57, 1.43);
     const end = at + (duration - rng.range(0, 3)) * SECOND;
     const times: number[] = [];
     const types: number[] = [];
@@ -156,19 +177,39 @@ function ddos(ctx: PlanContext, attack: number, at: number, slot: number): Built
   return out;
 }
 
-function scraper(ctx: PlanContext, attack: number, at: number, slot: number): Built {
+/**
+ * Copies the catalog page by page: a view every 0.4-0.9 s at intensity 1, every 3-6 s at 0; walks
+ * the listing in order or (one in three) picks pages at random; a new session every 150-400 pages at
+ * intensity 1, every 10-40 at 0; timing jitter from ±3 % up to ±40 %.
+ */
+function scraper(ctx: PlanContext, attack: number, at: number, slot: number, intensity: number): Built {
   const { rng, catalog } = ctx;
   const users = rng.chance(0.25) ? 2 : 1;
   const duration = Math.min(rng.range(4, 8) * MINUTE, slot);
   const offset = rng.int(catalog.size);
-  const out: Built = { users: [], sessions: [] };
+  const ordered = rng.chance(2 / 3);
+  const jitter = towards(0.4, 0.03, intensity);
+  const rotate = Math.round(towards(25, 275, intensity));
+  const meanPeriod = towards(4.5, 0.65, intensity) * SECOND;
+  const out: Built = {
+    users: [],
+    sessions: [],
+    params: {
+      period_s: round2(meanPeriod / SECOND),
+      ordered,
+      jitter: round2(jitter),
+      session_pages: rotate,
+      users,
+    },
+  };
   for (let u = 0; u < users; u++) {
     const user = ctx.newUser();
     out.users.push(user);
-    const period = rng.range(0.4, 0.9) * SECOND;
+    const period = meanPeriod * rng.range(0.65, 1.35);
     let times: number[] = [];
     let products: number[] = [];
-    let rotateAt = rng.intIn(150, 400);
+    const nextRotation = () => Math.max(2, Math.round(rotate * rng.range(0.5, 1.5)));
+    let rotateAt = nextRotation();
     const flush = () => {
       if (times.length === 0) return;
       out.sessions.push(
@@ -176,15 +217,19 @@ function scraper(ctx: PlanContext, attack: number, at: number, slot: number): Bu
       );
       times = [];
       products = [];
-      rotateAt = rng.intIn(150, 400);
+      rotateAt = nextRotation();
     };
     const begin = at + u * rng.range(0, 5) * SECOND;
     for (let k = 0; ; k++) {
-      const t = begin + k * period + rng.range(-0.03, 0.03) * period;
+      const t = begin + k * period + rng.range(-jitter, jitter) * period;
       if (t >= at + duration) break;
-      // Walks the shop in category order; several scrapers split the walk.
+      // Walks the shop in category order (several scrapers split the walk), or hops at random.
       times.push(wholeSecond(t));
-      products.push(catalog.sweepOrder[(offset + u + k * users) % catalog.size]!);
+      products.push(
+        ordered
+          ? catalog.sweepOrder[(offset + u + k * users) % catalog.size]!
+          : catalog.sweepOrder[rng.int(catalog.size)]!,
+      );
       if (times.length >= rotateAt) flush();
     }
     flush();
@@ -192,20 +237,29 @@ function scraper(ctx: PlanContext, attack: number, at: number, slot: number): Bu
   return out;
 }
 
-function cartBot(ctx: PlanContext, attack: number, at: number, slot: number): Built {
+/**
+ * Hoards stock (scalping, denial of inventory): cart adds on one to five hot products, never or
+ * hardly ever bought, 1-4 a second at intensity 1, one every 3-10 s at 0.
+ */
+function cartBot(ctx: PlanContext, attack: number, at: number, slot: number, intensity: number): Built {
   const { rng, catalog } = ctx;
   const users = rng.chance(0.3) ? 2 : 1;
   const duration = Math.min(rng.range(60, 150) * SECOND, slot);
   const hot: number[] = [];
-  const wanted = 2 + rng.int(3);
+  const wanted = 1 + rng.int(5);
   for (let tries = 0; hot.length < wanted && tries < 1000; tries++) {
     const p = rng.int(Math.min(30, catalog.size));
     if (catalog.cents[p]! > 0 && !hot.includes(p)) hot.push(p);
   }
-  const out: Built = { users: [], sessions: [] };
+  const meanRate = towards(0.15, 2.5, intensity);
+  const out: Built = {
+    users: [],
+    sessions: [],
+    params: { per_s: round2(meanRate), products: hot.length, users },
+  };
   for (let u = 0; u < users; u++) {
     const user = ctx.newUser();
-    const rate = rng.range(1, 4);
+    const rate = meanRate * rng.range(0.6, 1.4);
     const times: number[] = [];
     const types: number[] = [];
     const products: number[] = [];
@@ -229,32 +283,43 @@ function cartBot(ctx: PlanContext, attack: number, at: number, slot: number): Bu
   return out;
 }
 
-function lowAndSlow(ctx: PlanContext, attack: number, at: number, slot: number): Built {
+/**
+ * Stays under every burst limit for a long time: a request every 2.5 s ± 0.4 s at intensity 1 (at
+ * most 5 in any 10 s window), every 10 s ± 30 % at 0, for 12-20 minutes.
+ */
+function lowAndSlow(ctx: PlanContext, attack: number, at: number, slot: number, intensity: number): Built {
   const { rng, catalog } = ctx;
   const user = ctx.newUser();
   const duration = Math.min(rng.range(12, 20) * MINUTE, slot);
+  const period = towards(10, 2.5, intensity) * SECOND;
+  const jitter = towards(0.3, 0.16, intensity);
   const times: number[] = [];
   const types: number[] = [];
   const products: number[] = [];
-  // One request every 2.5 s ± 0.4 s: at most 5 in any 10 s window, by construction.
   for (let k = 0; ; k++) {
-    const t = at + k * 2.5 * SECOND + rng.range(-0.4, 0.4) * SECOND;
+    const t = at + k * period + rng.range(-jitter, jitter) * period;
     if (k > 0 && t >= at + duration) break;
     const x = rng.next();
     times.push(wholeSecond(Math.max(at, t)));
     types.push(x < 0.94 ? VIEW : x < 0.99 ? CART : REMOVE);
     products.push(catalog.popular.sample(rng));
   }
-  return { users: [user], sessions: [session(ctx, attack, user, times, types, products)] };
+  return {
+    users: [user],
+    sessions: [session(ctx, attack, user, times, types, products)],
+    params: { period_s: round2(period / SECOND), jitter: round2(jitter) },
+  };
 }
 
-const BUILDERS: Record<AttackProfile, (ctx: PlanContext, attack: number, at: number, slot: number) => Built> =
-  {
-    'ddos-burst': ddos,
-    scraper,
-    'cart-bot': cartBot,
-    'low-and-slow': lowAndSlow,
-  };
+const BUILDERS: Record<
+  AttackProfile,
+  (ctx: PlanContext, attack: number, at: number, slot: number, intensity: number) => Built
+> = {
+  'ddos-burst': ddos,
+  scraper,
+  'cart-bot': cartBot,
+  'low-and-slow': lowAndSlow,
+};
 
 /** Typical length of each profile, to place it inside its slot. */
 const TYPICAL_SPAN: Record<AttackProfile, number> = {
@@ -274,6 +339,8 @@ export interface AttackRange {
   events: number;
   /** Instances per profile wanted (default: defaultAttackRepeats(events)); capped so they fit. */
   repeats?: number;
+  /** The intensities drawn, [min, max] within [0, 1] (default the whole range). */
+  intensity?: readonly [number, number];
 }
 
 /** Rows of the lowest spike a burst starting at `at` can be lowered to. */
@@ -336,14 +403,18 @@ export function planAttacks(
     at: number;
     room: number;
     floor: number;
+    intensity: number;
   }
   let instances: Instance[] = [];
   const items: PlacementItem[] = [];
   const groups: number[] = [];
+  const [iMin, iMax] = range.intensity ?? [0, 1];
   profiles.forEach((p, pi) => {
     const count = p === 'ddos-burst' ? ddosCount : repeats;
+    // Stratified: each profile's instances cover the intensity range evenly, in a seeded order.
+    const strata = rng.shuffle(Array.from({ length: count }, (_, k) => (k + rng.next()) / count));
     for (let k = 0; k < count; k++) {
-      instances.push({ profile: pi, at: 0, room: 0, floor: 0 });
+      instances.push({ profile: pi, at: 0, room: 0, floor: 0, intensity: iMin + (iMax - iMin) * strata[k]! });
       items.push({ span: TYPICAL_SPAN[p], exclusive: p === 'ddos-burst' });
       groups.push(pi);
     }
@@ -375,7 +446,7 @@ export function planAttacks(
   for (const { x, i } of byTime) {
     const profile = profiles[x.profile]!;
     if (profile === 'ddos-burst') ctx.ddosCap = (cap * x.floor) / Math.max(floorTotal, 1e-9);
-    built[i] = BUILDERS[profile](ctx, i, x.at, x.room);
+    built[i] = BUILDERS[profile](ctx, i, x.at, x.room, x.intensity);
   }
 
   const labels: AttackLabel[] = [];
@@ -403,6 +474,8 @@ export function planAttacks(
       start: isoUtc(first),
       end: isoUtc(last),
       events: count,
+      intensity: round2(x.intensity),
+      params: b.params,
     });
   });
   const sessions = ctx.sessions.map((s, i) => ({ s, i }));

@@ -44,6 +44,12 @@ export interface GenerateOptions {
    * their shared volume cap (2.5 % of rows) would be exceeded.
    */
   attackRepeats?: number;
+  /**
+   * Attack intensities drawn, [min, max] within [0, 1]: 1 is each profile's strongest (machine
+   * speed), 0 its gentlest (where fast humans are); default the whole range, spread evenly over the
+   * instances of each profile (docs/generator.md, "Attacks").
+   */
+  attackIntensity?: readonly [number, number];
   /** Average events per day of human traffic (default 1,400,000, the real density); sets the time span. */
   eventsPerDay?: number;
 }
@@ -75,6 +81,8 @@ export interface LabelsFile {
   last: string;
   /** Instances per profile asked for (the labels show how many ran). */
   attackRepeats: number;
+  /** The intensity range asked for; each label has its instance's own. */
+  attackIntensity: readonly [number, number];
   /** Distinct human user ids (users in no label) and human sessions in the file. */
   human_users: number;
   human_sessions: number;
@@ -120,6 +128,13 @@ function validate(opts: GenerateOptions): void {
   const repeats = opts.attackRepeats;
   if (repeats !== undefined && (!Number.isSafeInteger(repeats) || repeats < 1)) {
     throw new StorepulseError('USAGE', `attackRepeats must be a whole number >= 1, got ${repeats}`);
+  }
+  const i = opts.attackIntensity;
+  if (i && !(i[0] >= 0 && i[0] <= i[1] && i[1] <= 1)) {
+    throw new StorepulseError(
+      'USAGE',
+      `attack intensity must be MIN-MAX with 0 <= MIN <= MAX <= 1, got ${i.join('-')}`,
+    );
   }
   for (const a of opts.attacks ?? []) {
     if (!ATTACK_PROFILES.includes(a)) {
@@ -167,6 +182,7 @@ function prepare(opts: GenerateOptions): {
       perDay,
       events: opts.events,
       repeats: attackRepeatsOf(opts),
+      intensity: opts.attackIntensity,
     });
     human = Math.max(1, opts.events - plan.events);
   }
@@ -311,6 +327,7 @@ export async function generateToFile(
       first: summary.first,
       last: summary.last,
       attackRepeats: attackRepeatsOf(opts),
+      attackIntensity: opts.attackIntensity ?? [0, 1],
       human_users: summary.humanUsers,
       human_sessions: summary.humanSessions,
       attacks: labels,

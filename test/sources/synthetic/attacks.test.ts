@@ -9,11 +9,13 @@ import {
   parseAttackList,
 } from '../../../src/sources/synthetic/generator.js';
 
+/** Each profile at its strongest: the shapes the defaults were first built against. */
 const opts: GenerateOptions = {
   events: 100_000,
   seed: 31,
   attacks: parseAttackList('all'),
   attackRepeats: 1,
+  attackIntensity: [1, 1],
 };
 let events: ClickEvent[];
 let labels: AttackLabel[];
@@ -155,6 +157,63 @@ describe('attack injection', () => {
     expect(() => parseAttackList('scraper,botnet')).toThrow(
       /botnet.*ddos-burst, scraper, cart-bot, low-and-slow/,
     );
+  });
+});
+
+describe('attack intensity: each profile spans a range, down to where fast humans are', () => {
+  const gentle: GenerateOptions = { ...opts, seed: 32, attackIntensity: [0, 0] };
+  let rows: Map<AttackProfile, ClickEvent[]>;
+  let ls: AttackLabel[];
+  beforeAll(() => {
+    ls = generateLabels(gentle);
+    const owner = new Map<number, AttackProfile>();
+    for (const l of ls) for (const u of l.user_ids) owner.set(u, l.profile);
+    rows = new Map();
+    for (const e of generateEvents(gentle)) {
+      const p = owner.get(e.user_id);
+      if (p !== undefined) rows.set(p, [...(rows.get(p) ?? []), e]);
+    }
+  });
+  /** Events per second of each user of a profile, over the user's own span. */
+  const rates = (p: AttackProfile) => {
+    const byUser = new Map<number, ClickEvent[]>();
+    for (const e of rows.get(p)!) byUser.set(e.user_id, [...(byUser.get(e.user_id) ?? []), e]);
+    return [...byUser.values()]
+      .filter((l) => l.length > 1)
+      .map((l) => (l.length - 1) / ((l.at(-1)!.event_time - l[0]!.event_time) / 1000));
+  };
+
+  it('labels each instance with its intensity and the parameters drawn', () => {
+    for (const l of ls) expect(l.intensity).toBe(0);
+    expect(Object.keys(label('scraper').params).sort()).toEqual([
+      'jitter',
+      'ordered',
+      'period_s',
+      'session_pages',
+      'users',
+    ]);
+    expect(ls.find((l) => l.profile === 'cart-bot')!.params).toHaveProperty('per_s');
+  });
+
+  it('at intensity 0: a scraper every few seconds, a cart bot every few seconds, low-and-slow every ~10 s, slow DDoS sources', () => {
+    for (const r of rates('scraper')) expect(r).toBeLessThan(0.5);
+    for (const r of rates('cart-bot')) expect(r).toBeLessThan(0.35);
+    for (const r of rates('low-and-slow')) expect(r).toBeLessThan(0.15);
+    const ddos = rates('ddos-burst');
+    expect(ddos.reduce((a, b) => a + b, 0) / ddos.length).toBeLessThan(0.6);
+    // Each at its strongest is several times faster.
+    expect(label('scraper').events).toBeGreaterThan(2 * ls.find((l) => l.profile === 'scraper')!.events);
+  });
+
+  it('spreads intensities evenly over the instances of a profile', () => {
+    const many = generateLabels({ events: 400_000, seed: 5, attacks: ['scraper'] });
+    const xs = many.map((l) => l.intensity).sort((a, b) => a - b);
+    expect(xs).toHaveLength(8);
+    xs.forEach((x, k) => {
+      expect(x).toBeGreaterThanOrEqual(Math.floor((k / 8) * 100) / 100);
+      expect(x).toBeLessThanOrEqual(Math.ceil(((k + 1) / 8) * 100) / 100);
+    });
+    expect(() => generateLabels({ ...gentle, attackIntensity: [0.8, 0.2] })).toThrow(/intensity/);
   });
 });
 
