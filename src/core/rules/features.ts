@@ -37,55 +37,40 @@ function featuresOf(rules: readonly RuleSpec[]): Feature[] {
   const out: Feature[] = [];
   for (const r of rules) {
     if (!r.enabled || r.type === 'traffic-spike' || r.type === 'spike-participant') continue;
-    const base = {
-      rule: r.name,
-      type: r.type,
-      key: r.key,
-      windowSeconds: r.type === 'regular-timing' ? r.threshold * r.windowSeconds : r.windowSeconds,
-    };
-    const window = `in ${r.type === 'regular-timing' ? `${r.threshold} gaps` : `${r.windowSeconds} s`}`;
-    switch (r.type) {
-      case 'rate':
-        out.push({
-          ...base,
-          direction: 'above',
-          threshold: r.threshold,
-          figure: `events ${window}`,
-          min: 1,
-          max: 1e9,
-        });
-        break;
-      case 'cart-stuffing':
-        out.push({
-          ...base,
-          direction: 'above',
-          threshold: r.threshold,
-          figure: `cart adds ${window}, no purchase`,
-          min: 1,
-          max: HISTORY_EVENTS - 1,
-        });
-        break;
-      case 'view-sweep':
-        out.push({
-          ...base,
-          direction: 'above',
-          threshold: r.threshold,
-          figure: `distinct products viewed ${window}, views only, catalog walk ≥ ${r.minOrdered}`,
-          min: 1,
-          max: HISTORY_EVENTS - 1,
-        });
-        break;
-      case 'regular-timing':
-        out.push({
-          ...base,
-          direction: 'below',
-          threshold: r.maxVariation,
-          figure: `variation of ${r.threshold} gaps (mean ≤ ${r.windowSeconds} s)`,
-          min: 0.001,
-          max: 10,
-        });
-        break;
+    const base = { rule: r.name, type: r.type, key: r.key };
+    if (r.type === 'regular-timing') {
+      out.push({
+        ...base,
+        direction: 'below',
+        threshold: r.maxVariation,
+        figure: `variation of ${r.threshold} gaps (mean ≤ ${r.windowSeconds} s)`,
+        windowSeconds: r.threshold * r.windowSeconds,
+        min: 0.001,
+        max: 10,
+      });
+      continue;
     }
+    const what = {
+      rate: 'events',
+      'cart-stuffing': 'cart adds',
+      'view-sweep': 'distinct products viewed',
+    }[r.type];
+    const extra =
+      r.type === 'cart-stuffing'
+        ? ', no purchase'
+        : r.type === 'view-sweep'
+          ? `, views only, catalog walk ≥ ${r.minOrdered}`
+          : '';
+    out.push({
+      ...base,
+      direction: 'above',
+      threshold: r.threshold,
+      figure: `${what} in ${r.windowSeconds} s${extra}`,
+      windowSeconds: r.windowSeconds,
+      min: 1,
+      // Counts over the key's ring (all but rates) cannot exceed what it holds.
+      max: r.type === 'rate' ? 1e9 : HISTORY_EVENTS - 1,
+    });
   }
   return out;
 }
