@@ -28,15 +28,16 @@ interface GenerateFlags {
 
 /** `0.5-1`, or one number for both ends. */
 function parseIntensity(text: string): [number, number] {
-  const parts = text.split('-').map((x) => Number(x.trim()));
-  const [lo, hi] = parts.length === 1 ? [parts[0]!, parts[0]!] : parts;
-  if (parts.length > 2 || !(lo! >= 0 && lo! <= hi! && hi! <= 1)) {
+  const m = /^\s*(\d*\.?\d+)\s*(?:-\s*(\d*\.?\d+)\s*)?$/.exec(text);
+  const lo = Number(m?.[1]);
+  const hi = m?.[2] === undefined ? lo : Number(m[2]);
+  if (!m || !(lo <= hi && hi <= 1)) {
     throw new StorepulseError(
       'USAGE',
       `--attack-intensity takes MIN-MAX within 0-1 (e.g. 0.5-1) or one number, got ${text}`,
     );
   }
-  return [lo!, hi!];
+  return [lo, hi];
 }
 
 export function register(program: Command): void {
