@@ -93,7 +93,7 @@ for (const seed of seeds) {
   const ref = r.systems.reference!.overall;
   console.log(
     `precision ${f(o.precision)} (reference ${f(ref.precision)}); humans flagged ${o.humans_flagged} of ${o.human_users} ` +
-      `= ${f(100 * (o.human_fp_rate ?? 0), 4)} % (reference ${ref.humans_flagged}); global alerts true/false ${sp.global.true}/${sp.global.false}`,
+      `= ${f(100 * (o.human_fp_rate ?? 0), 4)} % (reference ${ref.humans_flagged}); global alerts true/false ${sp.global.true}/${sp.global.false}, DDoS bursts hit ${sp.global.ddos_instances_hit} of ${sp.global.ddos_instances}`,
   );
   const failed = r.checks.storepulse.filter((c) => !c.pass);
   console.log(
