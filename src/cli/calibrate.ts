@@ -17,7 +17,7 @@ import type { RuleSpec } from '../core/rules/spec.js';
 import { isoUtc } from '../core/time.js';
 import { writeFileAtomic } from '../fs/files.js';
 import { ATTACK_PROFILES, generateEvents, generateLabels } from '../sources/synthetic/generator.js';
-import { type Context, contextOf } from './context.js';
+import { type Context, contextOf, intOption } from './context.js';
 import { readLabels, scanDataFile } from './evaluate.js';
 import { formatJson, formatTable } from './output.js';
 import { createProgress } from './progress.js';
@@ -27,8 +27,8 @@ interface CalibrateFlags {
   budget: string;
   out: string;
   force?: boolean;
-  checkEvents: string;
-  seed: string;
+  checkEvents: number;
+  seed: number;
   json?: boolean;
 }
 
@@ -38,13 +38,6 @@ export interface CostCheck {
   seed: number;
   before: SystemScore;
   after: SystemScore;
-}
-
-function positiveInt(text: string, flag: string, min = 1): number {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < min)
-    throw new StorepulseError('USAGE', `${flag} must be an integer >= ${min}`);
-  return n;
 }
 
 /**
@@ -169,17 +162,17 @@ export function register(program: Command): void {
     .option(
       '--check-events <n>',
       'events of generated attacks and humans to measure the cost on (0: skip)',
-      '1000000',
+      intOption('--check-events', 0),
+      1_000_000,
     )
-    .option('--seed <n>', 'seed of that generated data set', '46')
+    .option('--seed <n>', 'seed of that generated data set', intOption('--seed', 0), 46)
     .option('--json', 'print the calibration as JSON')
     .action(async (file: string, flags: CalibrateFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
       const budget = Number(flags.budget);
       if (!(budget > 0 && budget < 1))
         throw new StorepulseError('USAGE', '--budget must be a share between 0 and 1, e.g. 0.001');
-      const checkEvents = positiveInt(flags.checkEvents, '--check-events', 0);
-      const seed = positiveInt(flags.seed, '--seed', 0);
+      const { checkEvents, seed } = flags;
       if (file !== '-' && !existsSync(file))
         throw new StorepulseError('INPUT', `data file ${file} not found`);
       if (existsSync(flags.out) && !flags.force)

@@ -129,7 +129,6 @@ export interface DataScan {
   reference: ScoredAlert[] | null;
   /** Every keyed rule's figure per user (with `figures` asked for), for the intensity bands. */
   figures: Figures | null;
-  events: number;
 }
 
 /**
@@ -175,7 +174,6 @@ export async function scanDataFile(
     population: { source: file, users },
     reference: rule ? alerts : null,
     figures: meter ? { features: meter.features, figures: meter.figures, users } : null,
-    events: batches.stats.valid,
   };
 }
 
