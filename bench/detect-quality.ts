@@ -10,13 +10,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import type { Alert } from '../src/core/alert.js';
 import { DEFAULT_CONFIG, type DetectConfig, validateConfig } from '../src/core/config.js';
-import type { ClickEvent } from '../src/core/event.js';
 import { evaluate, splitSystems } from '../src/core/evaluate.js';
-import { Detector } from '../src/core/rules/detector.js';
 import { FeatureMeter } from '../src/core/rules/features.js';
-import { ATTACK_PROFILES, generateEvents, generateLabels } from '../src/sources/synthetic/generator.js';
+import { detectGenerated } from '../src/cli/calibrate.js';
+import { ATTACK_PROFILES } from '../src/sources/synthetic/generator.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -36,37 +34,20 @@ const f = (x: number | null, d = 3) => (x === null ? '-' : String(Number(x.toFix
 
 for (const seed of seeds) {
   const started = performance.now();
-  const opts = { events, seed, attacks: [...ATTACK_PROFILES] };
-  const labels = generateLabels(opts);
-  const detector = new Detector({ ...detect, reference: true });
   const meter = new FeatureMeter(detect.rules, detect.timeField);
-  const alerts: Alert[] = [];
-  const users = new Set<number>();
-  let batch: ClickEvent[] = [];
-  const run = () => {
-    const { alerts: fired, newest } = detector.add(batch);
-    alerts.push(...fired, ...detector.advance(newest));
-    meter.add(batch);
-    batch = [];
-  };
-  for (const e of generateEvents(opts)) {
-    users.add(e.user_id);
-    batch.push(e);
-    if (batch.length === 500) run();
-  }
-  run();
-  alerts.push(...detector.flush());
-  const attackers = new Set(labels.flatMap((l) => l.user_ids));
-  const split = splitSystems(alerts);
-  const r = evaluate(
-    { attacks: labels, human_users: [...users].filter((u) => !attackers.has(u)).length },
-    split.storepulse,
-    split.reference,
+  const run = detectGenerated(
+    { events, seed, attacks: [...ATTACK_PROFILES] },
+    [{ ...detect, reference: true }],
     {
-      population: { source: `seed ${seed}`, users },
-      figures: { features: meter.features, figures: meter.figures, users },
+      each: (batch) => meter.add(batch),
     },
   );
+  const split = splitSystems(run.alerts[0]!);
+  const users = run.population.users;
+  const r = evaluate(run.labels, split.storepulse, split.reference, {
+    population: run.population,
+    figures: { features: meter.features, figures: meter.figures, users },
+  });
   const sp = r.systems.storepulse;
   console.log(
     `\nseed ${seed}: ${events.toLocaleString('en-US')} events, ${((performance.now() - started) / 1000).toFixed(1)} s`,

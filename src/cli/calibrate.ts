@@ -10,13 +10,19 @@ import { stringify as toYaml } from 'yaml';
 import type { DetectConfig } from '../core/config.js';
 import { StorepulseError } from '../core/errors.js';
 import type { ClickEvent } from '../core/event.js';
-import { type ScoredAlert, type SystemScore, scoreSystem } from '../core/evaluate.js';
+import type { Alert } from '../core/alert.js';
+import { type EvaluationLabels, type Population, type SystemScore, scoreSystem } from '../core/evaluate.js';
 import { type Calibration, calibrate, DEFAULT_FP_BUDGET } from '../core/rules/calibrate.js';
 import { Detector } from '../core/rules/detector.js';
 import type { RuleSpec } from '../core/rules/spec.js';
 import { isoUtc } from '../core/time.js';
 import { writeFileAtomic } from '../fs/files.js';
-import { ATTACK_PROFILES, generateEvents, generateLabels } from '../sources/synthetic/generator.js';
+import {
+  ATTACK_PROFILES,
+  generateEvents,
+  generateLabels,
+  type GenerateOptions,
+} from '../sources/synthetic/generator.js';
 import { type Context, contextOf, intOption } from './context.js';
 import { readLabels, scanDataFile } from './evaluate.js';
 import { formatJson, formatTable } from './output.js';
@@ -40,29 +46,27 @@ export interface CostCheck {
   after: SystemScore;
 }
 
+/** What detection over generated data gives: the labels, the data set's users, each config's alerts. */
+export interface GeneratedRun {
+  labels: EvaluationLabels;
+  population: Population;
+  alerts: Alert[][];
+}
+
 /**
- * Generates a labelled data set with every attack profile and runs both rule sets over it in one
- * pass (file order, as `evaluate`'s reference column does), then scores them against its labels.
+ * Generates a labelled data set in memory and runs a detector per config over it in one pass, in
+ * batches of 500 as `simulate` sends them (file order, as `evaluate`'s reference column runs);
+ * `each` sees every batch too (e.g. a FeatureMeter).
  */
-function costCheck(
-  ctx: Context,
-  before: RuleSpec[],
-  after: RuleSpec[],
-  events: number,
-  seed: number,
-): CostCheck {
-  const opts = { events, seed, attacks: [...ATTACK_PROFILES] };
-  const labels = generateLabels(opts);
-  const cfg = (rules: RuleSpec[]): DetectConfig => ({ ...ctx.config.detect, rules, reference: false });
-  const detectors = [new Detector(cfg(before)), new Detector(cfg(after))];
-  const alerts: ScoredAlert[][] = [[], []];
+export function detectGenerated(
+  opts: GenerateOptions,
+  configs: readonly DetectConfig[],
+  { each, onProgress }: { each?: (batch: ClickEvent[]) => void; onProgress?: (events: number) => void } = {},
+): GeneratedRun {
+  const attacks = generateLabels(opts);
+  const detectors = configs.map((c) => new Detector(c));
+  const alerts: Alert[][] = configs.map(() => []);
   const users = new Set<number>();
-  const progress = createProgress({
-    label: 'generator profiles',
-    unit: 'events',
-    total: events,
-    quiet: ctx.quiet,
-  });
   let batch: ClickEvent[] = [];
   let done = 0;
   const run = () => {
@@ -71,26 +75,50 @@ function costCheck(
       for (const a of fired) alerts[i]!.push(a);
       for (const a of d.advance(newest)) alerts[i]!.push(a);
     });
+    each?.(batch);
     done += batch.length;
     batch = [];
-    progress.update(done);
+    onProgress?.(done);
   };
   for (const e of generateEvents(opts)) {
     users.add(e.user_id);
     batch.push(e);
-    if (batch.length === 1000) run();
+    if (batch.length === 500) run();
   }
   run();
   detectors.forEach((d, i) => alerts[i]!.push(...d.flush()));
+  const attackers = new Set(attacks.flatMap((l) => l.user_ids));
+  return {
+    labels: { attacks, human_users: [...users].filter((u) => !attackers.has(u)).length },
+    population: { source: `storepulse generate --events ${opts.events} --seed ${opts.seed}`, users },
+    alerts,
+  };
+}
+
+/** Detection on the generator's profiles (every one, over its whole intensity range) before and after. */
+function costCheck(
+  ctx: Context,
+  before: RuleSpec[],
+  after: RuleSpec[],
+  events: number,
+  seed: number,
+): CostCheck {
+  const cfg = (rules: RuleSpec[]): DetectConfig => ({ ...ctx.config.detect, rules, reference: false });
+  const progress = createProgress({
+    label: 'generator profiles',
+    unit: 'events',
+    total: events,
+    quiet: ctx.quiet,
+  });
+  const r = detectGenerated({ events, seed, attacks: [...ATTACK_PROFILES] }, [cfg(before), cfg(after)], {
+    onProgress: (n) => progress.update(n),
+  });
   progress.finish();
-  const attackers = new Set(labels.flatMap((l) => l.user_ids));
-  const evalLabels = { attacks: labels, human_users: [...users].filter((u) => !attackers.has(u)).length };
-  const population = { source: `storepulse generate --events ${events} --seed ${seed} --attacks all`, users };
   return {
     events,
     seed,
-    before: scoreSystem('before', evalLabels, alerts[0]!, population),
-    after: scoreSystem('after', evalLabels, alerts[1]!, population),
+    before: scoreSystem('before', r.labels, r.alerts[0]!, r.population),
+    after: scoreSystem('after', r.labels, r.alerts[1]!, r.population),
   };
 }
 

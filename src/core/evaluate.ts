@@ -5,6 +5,7 @@
  */
 import type { Alert, KeyType } from './alert.js';
 import { beyond, distributionsOver, type Feature, noFigure } from './rules/features.js';
+import { nearestRank } from './percentile.js';
 import { REFERENCE_RULE } from './rules/reference.js';
 
 /** One labelled attack instance, as `storepulse generate` writes it (extra fields are ignored). */
@@ -133,9 +134,10 @@ export interface TargetCheck {
 
 /** Nearest-rank percentile (the smallest value with at least q of the values at or below it). */
 export function percentile(values: readonly number[], q: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+  return nearestRank(
+    [...values].sort((a, b) => a - b),
+    q,
+  );
 }
 
 /** Keeps the first alert of each id. */

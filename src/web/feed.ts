@@ -14,7 +14,7 @@ import type { DataSources } from './sources.js';
 const LOOK_BACK_MS = 1000;
 /**
  * Most alerts pushed by one poll: the newest. A larger burst (a processor catching up) pushes only
- * these; pages show the newest 500 anyway, and the rest is in the store, listed on a reload.
+ * these; the Alerts page shows the newest 200 anyway, and the rest is in the store, listed on a reload.
  */
 const POLL_LIMIT = 1000;
 

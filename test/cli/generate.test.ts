@@ -112,14 +112,11 @@ describe('storepulse generate', () => {
 
   it('--attack-intensity keeps every instance within the range asked for, and says so in the labels', async () => {
     const out = path.join(dir, 'i.csv');
-    await run(
-      'generate',
-      '--events',
-      '60000',
-      '--seed',
-      '3',
-      '--out',
-      out,
+    const labelsOf = async (...args: string[]) => {
+      await run('generate', '--events', '60000', '--seed', '3', '--out', out, ...args);
+      return JSON.parse(readFileSync(`${out}.labels.json`, 'utf8')) as LabelsFile;
+    };
+    const labels = await labelsOf(
       '--attacks',
       'all',
       '--attack-repeats',
@@ -127,26 +124,12 @@ describe('storepulse generate', () => {
       '--attack-intensity',
       '0.2-0.4',
     );
-    const labels = JSON.parse(readFileSync(`${out}.labels.json`, 'utf8')) as LabelsFile;
     expect(labels.attackIntensity).toEqual([0.2, 0.4]);
     for (const a of labels.attacks) {
       expect(a.intensity).toBeGreaterThanOrEqual(0.2);
       expect(a.intensity).toBeLessThanOrEqual(0.4);
     }
-    await run(
-      'generate',
-      '--events',
-      '60000',
-      '--seed',
-      '3',
-      '--out',
-      out,
-      '--attacks',
-      'scraper',
-      '--attack-intensity',
-      '1',
-    );
-    const one = JSON.parse(readFileSync(`${out}.labels.json`, 'utf8')) as LabelsFile;
+    const one = await labelsOf('--attacks', 'scraper', '--attack-intensity', '1');
     expect(one.attacks.map((a) => a.intensity)).toEqual([1]);
     for (const bad of ['2', '0.5-0.1', 'x', '0.1-0.2-0.3', '-0.5']) {
       const err = await run('generate', '--out', out, '--attack-intensity', bad).catch((e: unknown) => e);

@@ -10,6 +10,7 @@
  * (window, categories, catalog walk, gap count) stay as configured. Pure: events in, figures out.
  */
 import type { ClickEvent } from '../event.js';
+import { nearestRank } from '../percentile.js';
 import { History } from './history.js';
 import type { TimeField } from './options.js';
 import { type KeyedSignal, keyedSignal, type KeyedSpec } from './signals.js';
@@ -189,15 +190,9 @@ class FeatureDistribution {
     if (feature.direction === 'below') this.sorted.reverse();
   }
 
-  get size(): number {
-    return this.sorted.length;
-  }
-
   /** The value at suspicion quantile q (0.999: only 0.1 % of the group is more suspicious); null if empty. */
   quantile(q: number): number | null {
-    const n = this.sorted.length;
-    if (n === 0) return null;
-    return this.sorted[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))]!;
+    return nearestRank(this.sorted, q);
   }
 
   /** How many of the group a rule with this threshold flags. */

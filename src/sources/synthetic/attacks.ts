@@ -49,8 +49,11 @@ export interface AttackLabel {
    * it was drawn to: each profile spans a range, from machine speed down to where a human could be.
    */
   intensity: number;
-  params: Record<string, number | string | boolean>;
+  params: AttackParams;
 }
+
+/** The parameters an attack instance was drawn to (rates, periods, counts, choices), for its label. */
+type AttackParams = Record<string, number | string | boolean>;
 
 export interface AttackPlan {
   labels: AttackLabel[];
@@ -116,7 +119,7 @@ interface PlanContext {
 interface Built {
   users: number[];
   sessions: SimSession[];
-  params: Record<string, number | string | boolean>;
+  params: AttackParams;
 }
 
 /** From `gentle` (intensity 0) to `strong` (intensity 1) on a log scale: rates and periods are ratios. */
@@ -180,7 +183,7 @@ function ddos(ctx: PlanContext, attack: number, at: number, slot: number, intens
 /**
  * Copies the catalog page by page: a view every 0.4-0.9 s at intensity 1, every 3-6 s at 0; walks
  * the listing in order or (one in three) picks pages at random; a new session every 150-400 pages at
- * intensity 1, every 10-40 at 0; timing jitter from ±3 % up to ±40 %.
+ * intensity 1, every 13-38 at 0; timing jitter from ±3 % up to ±40 %.
  */
 function scraper(ctx: PlanContext, attack: number, at: number, slot: number, intensity: number): Built {
   const { rng, catalog } = ctx;
@@ -239,7 +242,7 @@ function scraper(ctx: PlanContext, attack: number, at: number, slot: number, int
 
 /**
  * Hoards stock (scalping, denial of inventory): cart adds on one to five hot products, never or
- * hardly ever bought, 1-4 a second at intensity 1, one every 3-10 s at 0.
+ * hardly ever bought, 1.5-3.5 a second at intensity 1, one every 5-11 s at 0.
  */
 function cartBot(ctx: PlanContext, attack: number, at: number, slot: number, intensity: number): Built {
   const { rng, catalog } = ctx;
