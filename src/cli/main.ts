@@ -9,6 +9,7 @@ import { register as demo } from './demo.js';
 import { register as evaluate } from './evaluate.js';
 import { register as generate } from './generate.js';
 import { register as inspect } from './inspect.js';
+import { register as lake } from './lake.js';
 import { register as live } from './live.js';
 import { register as notifications } from './notifications.js';
 import { register as processCmd } from './process.js';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
     alerts,
     notifications,
     report,
+    lake,
     rules,
     evaluate,
     calibrate,
