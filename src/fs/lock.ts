@@ -55,8 +55,15 @@ function lockedError(thing: LockedThing, file: string, pid: number | undefined):
   );
 }
 
-export function acquireWriterLock(dir: string, thing: LockedThing): WriterLock {
-  const file = path.join(dir, LOCK_NAME);
+/** The pid of the live process holding `<dir>/<name>`, or undefined when none does. */
+export function lockHolder(dir: string, name = LOCK_NAME): number | undefined {
+  const pid = readPid(path.join(dir, name));
+  return pid !== undefined && isAlive(pid) ? pid : undefined;
+}
+
+/** Takes `<dir>/<name>` (default `writer.lock`). */
+export function acquireWriterLock(dir: string, thing: LockedThing, name = LOCK_NAME): WriterLock {
+  const file = path.join(dir, name);
   let takenFrom: number | undefined;
   for (let attempt = 0; attempt < 5; attempt++) {
     let fd: number;

@@ -8,13 +8,21 @@
  * staging folder (atomically, src/fs/files.ts). A flush with a manifest is committed: the next writer
  * finishes its renames (recoverStaging); a flush without one never happened and is removed. The lake
  * then holds, per stream shard, exactly the records up to its published positions (readLakeProgress).
+ *
+ * Maintenance (compaction, retention, ETL rebuilds) also replaces files: its manifest lists files to
+ * delete too. Adding files never confuses a reader, replacing them would (a reader listing halfway
+ * would count rows twice or miss them), so a replacement runs inside a change of the lake's
+ * generation (`_generation`: odd while one is under way, a sequence lock): readers list the files
+ * between two reads of the same even generation and retry otherwise (snapshot.ts). Maintenance has
+ * its own staging root and lock (`_maintenance/`, `maintenance.lock`), so it runs beside a writer.
  */
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { StorepulseError, ioError } from '../core/errors.js';
 import { failpoint } from '../core/failpoint.js';
 import { syncFile, writeFileAtomic } from '../fs/files.js';
-import { eventsDir, partitionOf, progressDir, stagingDir } from './layout.js';
+import { acquireWriterLock, type WriterLock } from '../fs/lock.js';
+import { EVENTS_TABLE, partitionOf, progressDir, stagingDir } from './layout.js';
 
 /** Stream shard → sequence number of the last record published to the lake. */
 export type LakeProgress = Record<string, string>;
@@ -24,6 +32,8 @@ const COMMIT_FILE = '_commit.json';
 interface CommitManifest {
   /** [staged file, published path] pairs. */
   renames: [string, string][];
+  /** Published files this commit replaces: deleted once the renames are done. */
+  deletes?: string[];
   progress?: { name: string; positions: LakeProgress };
 }
 
@@ -34,6 +44,14 @@ export interface StagedFlush {
   fileName: (n: number) => string;
   /** The stream positions this flush reaches, published with its files (LakeWriterOptions.progress). */
   progress?: { name: string; positions: LakeProgress };
+  /** The table the files belong to (a folder of the lake); default `events`. */
+  table?: string;
+  /**
+   * Published files that this flush replaces (maintenance only: run it under the maintenance lock,
+   * with its staging under maintenanceDir). They disappear as the new files appear, for readers at
+   * once (the generation changes around both).
+   */
+  replaces?: readonly string[];
 }
 
 export function lakeIoError(what: string, err: unknown): StorepulseError {
@@ -57,11 +75,15 @@ export async function publishFlush(lakeDir: string, flush: StagedFlush): Promise
       for (let n = 0; n < files.length; n++) {
         const from = path.join(staging, dir, files[n]!);
         await syncFile(from);
-        manifest.renames.push([from, path.join(eventsDir(lakeDir), dir, flush.fileName(n))]);
+        manifest.renames.push([
+          from,
+          path.join(lakeDir, flush.table ?? EVENTS_TABLE, dir, flush.fileName(n)),
+        ]);
         partitions.push(partition);
       }
     }
     if (flush.progress) manifest.progress = flush.progress;
+    if (flush.replaces?.length) manifest.deletes = [...flush.replaces];
     await writeFileAtomic(path.join(staging, COMMIT_FILE), JSON.stringify(manifest));
     await applyCommit(lakeDir, manifest);
     await rm(staging, { recursive: true, force: true });
@@ -71,8 +93,10 @@ export async function publishFlush(lakeDir: string, flush: StagedFlush): Promise
   }
 }
 
-/** Performs a manifest's renames (those not done yet) and its progress; safe to repeat. */
+/** Performs a manifest's renames and deletes (those not done yet) and its progress; safe to repeat. */
 async function applyCommit(lakeDir: string, manifest: CommitManifest): Promise<void> {
+  const replacing = (manifest.deletes?.length ?? 0) > 0;
+  if (replacing) await bumpGeneration(lakeDir, 'begin');
   for (const [from, to] of manifest.renames) {
     await mkdir(path.dirname(to), { recursive: true });
     failpoint('lake.mid-publish');
@@ -83,16 +107,68 @@ async function applyCommit(lakeDir: string, manifest: CommitManifest): Promise<v
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   }
+  for (const file of manifest.deletes ?? []) {
+    failpoint('lake.mid-replace');
+    await rm(file, { force: true });
+  }
   const p = manifest.progress;
   if (p) await writeFileAtomic(progressPath(lakeDir, p.name), JSON.stringify(p.positions));
+  if (replacing) await bumpGeneration(lakeDir, 'end');
+}
+
+const GENERATION_FILE = '_generation';
+const MAINTENANCE_DIR = '_maintenance';
+/** The lock maintenance runs hold in the lake folder (fs/lock.ts), beside the writer's `writer.lock`. */
+export const MAINTENANCE_LOCK = 'maintenance.lock';
+
+/** Where maintenance stages its files (one folder per run, like the writer's `_staging`). */
+export function maintenanceDir(lakeDir: string): string {
+  return path.join(lakeDir, MAINTENANCE_DIR);
+}
+
+/**
+ * Takes the lake's maintenance lock (one maintenance run at a time; the writer may run beside it)
+ * and finishes whatever a maintenance run that crashed had committed.
+ */
+export async function openMaintenance(lakeDir: string): Promise<WriterLock> {
+  const lock = acquireWriterLock(
+    lakeDir,
+    { what: `maintenance of the lake at ${lakeDir}` },
+    MAINTENANCE_LOCK,
+  );
+  try {
+    await recoverStaging(lakeDir, maintenanceDir(lakeDir));
+    return lock;
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+/** The lake's generation: even when no replacement is under way; 0 for a lake that never had one. */
+export async function readGeneration(lakeDir: string): Promise<number> {
+  try {
+    const n = Number.parseInt(await readFile(path.join(lakeDir, GENERATION_FILE), 'utf8'), 10);
+    return Number.isSafeInteger(n) && n >= 0 ? n : 0;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw lakeIoError('reading the generation', err);
+  }
+}
+
+/** Makes the generation odd (`begin`) or even (`end`); a no-op when it already is. */
+async function bumpGeneration(lakeDir: string, to: 'begin' | 'end'): Promise<void> {
+  const g = await readGeneration(lakeDir);
+  if ((g % 2 === 1) === (to === 'begin')) return;
+  await writeFileAtomic(path.join(lakeDir, GENERATION_FILE), String(g + 1));
 }
 
 /**
  * After a crash: finishes every committed flush (in order) and removes what was staged without a
- * commit. Runs under the writer lock, so no staging folder belongs to a live writer.
+ * commit. Runs under the lock of its staging root (the writer lock for `_staging`, the maintenance
+ * lock for maintenanceDir), so no staging folder there belongs to a live process.
  */
-export async function recoverStaging(lakeDir: string): Promise<void> {
-  const root = stagingDir(lakeDir);
+export async function recoverStaging(lakeDir: string, root = stagingDir(lakeDir)): Promise<void> {
   for (const run of (await readdir(root).catch(() => [] as string[])).sort()) {
     const runDir = path.join(root, run);
     for (const flush of (await readdir(runDir).catch(() => [] as string[])).sort()) {

@@ -10,7 +10,15 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { publishFlush, readLakeProgress, recoverStaging } from '../../src/lake/commit.js';
+import {
+  maintenanceDir,
+  openMaintenance,
+  publishFlush,
+  readGeneration,
+  readLakeProgress,
+  recoverStaging,
+} from '../../src/lake/commit.js';
+import { withSnapshot } from '../../src/lake/snapshot.js';
 
 /** Every atomic write, so the tests can tell the lake uses the one helper (with its folder fsync). */
 const atomicWrites = vi.hoisted(() => [] as string[]);
@@ -161,5 +169,89 @@ describe('lake commit', () => {
       progress: { name: 'embedded:a/b c', positions: { s: '1' } },
     });
     expect(await readLakeProgress(lakeDir, 'embedded:a/b c')).toEqual({ s: '1' });
+  });
+
+  it('replaces files inside a generation change: readers never see both sets', async () => {
+    const lakeDir = tempLake();
+    await publishFlush(lakeDir, {
+      staging: stage(lakeDir, 'w', '00001', { '2019-10-01': ['data_0.parquet', 'data_1.parquet'] }),
+      fileName: (n) => `small-${n}.parquet`,
+    });
+    expect(await readGeneration(lakeDir)).toBe(0);
+    const old = published(lakeDir).map((f) => path.join(lakeDir, 'events', f));
+    const lock = await openMaintenance(lakeDir);
+    try {
+      const staging = path.join(maintenanceDir(lakeDir), 'm', '00001');
+      mkdirSync(path.join(staging, 'event_date=2019-10-01'), { recursive: true });
+      writeFileSync(path.join(staging, 'event_date=2019-10-01', 'data_0.parquet'), 'compacted');
+      await publishFlush(lakeDir, { staging, fileName: () => 'big.parquet', replaces: old });
+    } finally {
+      lock.release();
+    }
+    expect(published(lakeDir)).toEqual([path.join('event_date=2019-10-01', 'big.parquet')]);
+    expect(await readGeneration(lakeDir)).toBe(2);
+  });
+
+  it('finishes a replacement a crash cut short, and readers refuse the half-done lake until then', async () => {
+    const lakeDir = tempLake();
+    const part = path.join(lakeDir, 'events', 'event_date=2019-10-01');
+    mkdirSync(part, { recursive: true });
+    for (const f of ['a.parquet', 'b.parquet']) writeFileSync(path.join(part, f), f);
+    // Crashed after the new file's rename and the first delete: the generation is odd.
+    const staging = path.join(maintenanceDir(lakeDir), 'crashed', '00001');
+    mkdirSync(staging, { recursive: true });
+    writeFileSync(
+      path.join(staging, '_commit.json'),
+      JSON.stringify({
+        renames: [[path.join(staging, 'gone.parquet'), path.join(part, 'ab.parquet')]],
+        deletes: [path.join(part, 'a.parquet'), path.join(part, 'b.parquet')],
+      }),
+    );
+    writeFileSync(path.join(part, 'ab.parquet'), 'ab');
+    rmSync(path.join(part, 'a.parquet'));
+    writeFileSync(path.join(lakeDir, '_generation'), '3');
+    const list = async () => readdirSync(part).sort();
+    await expect(withSnapshot(lakeDir, list, async (f) => f)).rejects.toMatchObject({
+      code: 'STATE',
+      message: expect.stringContaining('storepulse lake compact'),
+    });
+    (await openMaintenance(lakeDir)).release();
+    expect(await readGeneration(lakeDir)).toBe(4);
+    expect(await withSnapshot(lakeDir, list, async (f) => f)).toEqual(['ab.parquet']);
+    expect(existsSync(maintenanceDir(lakeDir)) && readdirSync(maintenanceDir(lakeDir))).toEqual([]);
+  });
+
+  it('a reader waits for a live replacement and reads again when one ran under it', async () => {
+    const lakeDir = tempLake();
+    mkdirSync(lakeDir, { recursive: true });
+    const gen = (n: number) => writeFileSync(path.join(lakeDir, '_generation'), String(n));
+    const lock = await openMaintenance(lakeDir);
+    gen(1);
+    setTimeout(() => gen(2), 200);
+    let reads = 0;
+    const result = await withSnapshot(
+      lakeDir,
+      async () => readGeneration(lakeDir),
+      async (seen) => {
+        reads++;
+        // The first read fails as if a listed file had been replaced under it.
+        if (reads === 1) {
+          gen(4);
+          throw new Error('No such file');
+        }
+        return seen;
+      },
+    );
+    lock.release();
+    expect(result).toBe(4);
+    expect(reads).toBe(2);
+    // A failure with the generation unchanged is the read's own: no second try.
+    await expect(
+      withSnapshot(
+        lakeDir,
+        async () => 0,
+        async () => Promise.reject(new Error('bad SQL')),
+      ),
+    ).rejects.toThrow('bad SQL');
   });
 });
