@@ -8,7 +8,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { StorepulseError, type StorepulseErrorCode } from '../core/errors.js';
 import { withRetry } from '../core/retry.js';
 
-export type AwsService = 'Kinesis' | 'DynamoDB' | 'SNS';
+export type AwsService = 'Kinesis' | 'DynamoDB' | 'SNS' | 'S3';
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -27,8 +27,30 @@ export interface AwsClientOptions {
   timeoutMs?: number;
 }
 
+/** What an S3 client sets beyond the common configuration. */
+export interface S3Config {
+  forcePathStyle?: boolean;
+  requestChecksumCalculation?: 'WHEN_REQUIRED';
+  responseChecksumValidation?: 'WHEN_REQUIRED';
+}
+
+/**
+ * S3 against another endpoint than AWS's (s3rver, MinIO, …): path-style addresses, since such a
+ * server has no DNS name per bucket, and checksums only where S3 requires them, since the SDK's
+ * default (CRC32 trailers in an `aws-chunked` body) is stored as object content by servers that do
+ * not know it.
+ */
+export function s3EndpointConfig(endpoint: string | undefined): S3Config {
+  if (!endpoint) return {};
+  return {
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  };
+}
+
 /** The part of an SDK v3 client configuration that storepulse sets. */
-interface ClientConfig {
+interface ClientConfig extends S3Config {
   region?: string | (() => Promise<string>);
   endpoint?: string;
   credentials?: AwsCredentials;
@@ -102,12 +124,13 @@ function rememberEndpoints(client: SdkClient): void {
 }
 
 /**
- * A client of `Client` (KinesisClient, DynamoDBClient, SNSClient) as every backend makes it. The
- * caller owns it and destroys it.
+ * A client of `Client` (KinesisClient, DynamoDBClient, SNSClient, S3Client) as every backend makes
+ * it; `serviceConfig` adds what one service needs (s3EndpointConfig). The caller owns it and destroys it.
  */
 export function awsClient<C extends SdkClient>(
   Client: new (config: ClientConfig) => C,
   opts: AwsClientOptions = {},
+  serviceConfig: S3Config = {},
 ): C {
   quietSdkNodeNotice();
   const timeouts = opts.timeoutMs
@@ -116,6 +139,7 @@ export function awsClient<C extends SdkClient>(
   const client = new Client({
     region: opts.region ?? defaultRegion(Client),
     ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+    ...serviceConfig,
     ...(opts.credentials ? { credentials: opts.credentials } : {}),
     // HTTP/1.1: the SDK's default handler negotiates HTTP/2 for some Kinesis calls, which
     // kinesis-local does not speak; AWS serves both, and every emulator HTTP/1.1.
@@ -222,8 +246,15 @@ export class PartialBatchError extends Error {
   }
 }
 
-/** A missing stream or shard is bad input; a missing table, a store not set up. */
-const MISSING: Record<AwsService, StorepulseErrorCode> = { Kinesis: 'INPUT', DynamoDB: 'STATE', SNS: 'IO' };
+/** A missing stream or shard is bad input; a missing table or bucket, a store not set up. */
+const MISSING: Record<AwsService, StorepulseErrorCode> = {
+  Kinesis: 'INPUT',
+  DynamoDB: 'STATE',
+  SNS: 'IO',
+  S3: 'STATE',
+};
+/** The names a service gives "that resource does not exist". */
+const NOT_FOUND = new Set(['ResourceNotFoundException', 'NoSuchBucket']);
 
 function messageOf(err: unknown): string {
   const e = err as ErrorLike | undefined;
@@ -264,7 +295,7 @@ export function awsError(
 ): StorepulseError {
   if (err instanceof StorepulseError) return err;
   const after = retries > 0 ? ` after ${retries} ${retries === 1 ? 'retry' : 'retries'}` : '';
-  const code = awsErrorCode(err) === 'ResourceNotFoundException' ? MISSING[service] : 'IO';
+  const code = NOT_FOUND.has(awsErrorCode(err)) ? MISSING[service] : 'IO';
   const message = `${op} on ${service} ${resource} failed${after}: ${whatFailed(service, err)}`;
   return new StorepulseError(code, message, { cause: err, retryable: retryableFailure(err) });
 }

@@ -14,6 +14,7 @@ import { DEFAULT_DYNAMODB_TABLE } from '../stores/dynamodb/options.js';
 import { EMBEDDED_STREAM_DEFAULTS, embeddedStreamTunables } from '../streams/embedded/options.js';
 import { journeyOptionsSchema } from './journey/options.js';
 import { dashboardOptionsSchema } from '../web/options.js';
+import { lakeOptionsSchema } from '../lake/storage/options.js';
 import { detectOptionsSchema } from './rules/options.js';
 
 export { TIME_FIELDS, type TimeField } from './rules/options.js';
@@ -131,6 +132,8 @@ export const configSchema = z
     actions: actionsSchema.prefault({}),
     journey: journeyOptionsSchema.default(journeyOptionsSchema.parse({})),
     dashboard: dashboardOptionsSchema.default(dashboardOptionsSchema.parse({})),
+    /** Where the lake is (lake/storage/options.ts; docs/lake-s3.md); absent: `<dataDir>/lake`. */
+    lake: lakeOptionsSchema.optional(),
   })
   .strict();
 

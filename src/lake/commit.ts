@@ -15,14 +15,22 @@
  * generation (`_generation`: odd while one is under way, a sequence lock): readers list the files
  * between two reads of the same even generation and retry otherwise (snapshot.ts). Maintenance has
  * its own staging root and lock (`_maintenance/`, `maintenance.lock`), so it runs beside a writer.
+ *
+ * Where the lake lives is a LakeStorage (storage/types.ts): the lake folder itself by default, or S3.
+ * Staging, manifests and locks always stay in the local lake folder `lakeDir` (for an S3 lake, the
+ * writer's `<dataDir>/lake-staging`); "rename" is the storage's publish, which on S3 is an upload that
+ * appears whole or not at all, and recovery publishes again from the local staging (staged files are
+ * removed only once their commit is done). Progress and `_generation` are small objects in the storage.
  */
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { StorepulseError, ioError } from '../core/errors.js';
 import { failpoint } from '../core/failpoint.js';
 import { syncFile, writeFileAtomic } from '../fs/files.js';
 import { acquireWriterLock, type WriterLock } from '../fs/lock.js';
-import { EVENTS_TABLE, partitionOf, progressDir, stagingDir } from './layout.js';
+import { EVENTS_TABLE, PROGRESS_DIR, partitionOf, stagingDir } from './layout.js';
+import { LocalLakeStorage } from './storage/local/storage.js';
+import type { LakeStorage } from './storage/types.js';
 
 /** Stream shard → sequence number of the last record published to the lake. */
 export type LakeProgress = Record<string, string>;
@@ -30,9 +38,9 @@ export type LakeProgress = Record<string, string>;
 const COMMIT_FILE = '_commit.json';
 
 interface CommitManifest {
-  /** [staged file, published path] pairs. */
+  /** [staged file, key] pairs (manifests of older versions hold the published path: see keyOf). */
   renames: [string, string][];
-  /** Published files this commit replaces: deleted once the renames are done. */
+  /** Keys (or published paths) this commit replaces: deleted once the renames are done. */
   deletes?: string[];
   progress?: { name: string; positions: LakeProgress };
 }
@@ -47,11 +55,26 @@ export interface StagedFlush {
   /** The table the files belong to (a folder of the lake); default `events`. */
   table?: string;
   /**
-   * Published files that this flush replaces (maintenance only: run it under the maintenance lock,
-   * with its staging under maintenanceDir). They disappear as the new files appear, for readers at
-   * once (the generation changes around both).
+   * Published files that this flush replaces, as keys or as paths in a local lake (maintenance only:
+   * run it under the maintenance lock, with its staging under maintenanceDir). They disappear as the
+   * new files appear, for readers at once (the generation changes around both).
    */
   replaces?: readonly string[];
+}
+
+/** The lake folder's own storage: the default wherever a storage may be given. */
+function localStorage(lakeDir: string): LakeStorage {
+  return new LocalLakeStorage(lakeDir);
+}
+
+/** A key as given, or the key of a path inside the local lake folder. */
+function keyOf(lakeDir: string, keyOrPath: string): string {
+  if (!path.isAbsolute(keyOrPath)) return keyOrPath;
+  const rel = path.relative(lakeDir, keyOrPath);
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
+    throw new StorepulseError('INTERNAL', `${keyOrPath} is not inside the lake at ${lakeDir}`);
+  }
+  return rel.split(path.sep).join('/');
 }
 
 export function lakeIoError(what: string, err: unknown): StorepulseError {
@@ -63,7 +86,11 @@ export function lakeIoError(what: string, err: unknown): StorepulseError {
  * then the commit manifest, then the renames and the progress, then the staging folder is removed.
  * Returns the partition value of each file published.
  */
-export async function publishFlush(lakeDir: string, flush: StagedFlush): Promise<string[]> {
+export async function publishFlush(
+  lakeDir: string,
+  flush: StagedFlush,
+  storage = localStorage(lakeDir),
+): Promise<string[]> {
   const { staging } = flush;
   try {
     const manifest: CommitManifest = { renames: [] };
@@ -75,17 +102,14 @@ export async function publishFlush(lakeDir: string, flush: StagedFlush): Promise
       for (let n = 0; n < files.length; n++) {
         const from = path.join(staging, dir, files[n]!);
         await syncFile(from);
-        manifest.renames.push([
-          from,
-          path.join(lakeDir, flush.table ?? EVENTS_TABLE, dir, flush.fileName(n)),
-        ]);
+        manifest.renames.push([from, `${flush.table ?? EVENTS_TABLE}/${dir}/${flush.fileName(n)}`]);
         partitions.push(partition);
       }
     }
     if (flush.progress) manifest.progress = flush.progress;
-    if (flush.replaces?.length) manifest.deletes = [...flush.replaces];
+    if (flush.replaces?.length) manifest.deletes = flush.replaces.map((f) => keyOf(lakeDir, f));
     await writeFileAtomic(path.join(staging, COMMIT_FILE), JSON.stringify(manifest));
-    await applyCommit(lakeDir, manifest);
+    await applyCommit(lakeDir, storage, manifest);
     await rm(staging, { recursive: true, force: true });
     return partitions;
   } catch (err) {
@@ -93,27 +117,47 @@ export async function publishFlush(lakeDir: string, flush: StagedFlush): Promise
   }
 }
 
-/** Performs a manifest's renames and deletes (those not done yet) and its progress; safe to repeat. */
-async function applyCommit(lakeDir: string, manifest: CommitManifest): Promise<void> {
+/**
+ * Performs a manifest's publishes and deletes and its progress; safe to repeat (a publish done
+ * already is skipped locally, uploaded again to S3 from the staging that is still there).
+ */
+async function applyCommit(lakeDir: string, storage: LakeStorage, manifest: CommitManifest): Promise<void> {
   const replacing = (manifest.deletes?.length ?? 0) > 0;
-  if (replacing) await bumpGeneration(lakeDir, 'begin');
-  for (const [from, to] of manifest.renames) {
-    await mkdir(path.dirname(to), { recursive: true });
-    failpoint('lake.mid-publish');
-    try {
-      await rename(from, to);
-    } catch (err) {
-      // Done already, by this writer before a crash or by another writer's recovery.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-  }
+  if (replacing) await bumpGeneration(storage, 'begin');
+  await publishAll(lakeDir, storage, manifest.renames);
   for (const file of manifest.deletes ?? []) {
     failpoint('lake.mid-replace');
-    await rm(file, { force: true });
+    await storage.delete(keyOf(lakeDir, file));
   }
   const p = manifest.progress;
-  if (p) await writeFileAtomic(progressPath(lakeDir, p.name), JSON.stringify(p.positions));
-  if (replacing) await bumpGeneration(lakeDir, 'end');
+  if (p) await storage.writeText(progressKey(p.name), JSON.stringify(p.positions));
+  if (replacing) await bumpGeneration(storage, 'end');
+}
+
+/** Files published at once: a rename does not mind, an upload's throughput is per connection. */
+const PUBLISHES_IN_FLIGHT = 4;
+
+/** The manifest's publishes, a few at a time; after a failure, waits for those under way, then throws. */
+async function publishAll(lakeDir: string, storage: LakeStorage, renames: [string, string][]): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < renames.length) {
+      const [from, to] = renames[next++]!;
+      failpoint('lake.mid-publish');
+      try {
+        await storage.publish(from, keyOf(lakeDir, to));
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  const results = await Promise.allSettled(
+    Array.from({ length: Math.min(PUBLISHES_IN_FLIGHT, renames.length) }, worker),
+  );
+  const failure = results.find((r) => r.status === 'rejected');
+  if (failure) throw failure.reason;
 }
 
 const GENERATION_FILE = '_generation';
@@ -130,14 +174,14 @@ export function maintenanceDir(lakeDir: string): string {
  * Takes the lake's maintenance lock (one maintenance run at a time; the writer may run beside it)
  * and finishes whatever a maintenance run that crashed had committed.
  */
-export async function openMaintenance(lakeDir: string): Promise<WriterLock> {
+export async function openMaintenance(lakeDir: string, storage?: LakeStorage): Promise<WriterLock> {
   const lock = acquireWriterLock(
     lakeDir,
     { what: `maintenance of the lake at ${lakeDir}` },
     MAINTENANCE_LOCK,
   );
   try {
-    await recoverStaging(lakeDir, maintenanceDir(lakeDir));
+    await recoverStaging(lakeDir, maintenanceDir(lakeDir), storage);
     return lock;
   } catch (err) {
     lock.release();
@@ -146,21 +190,30 @@ export async function openMaintenance(lakeDir: string): Promise<WriterLock> {
 }
 
 /** The lake's generation: even when no replacement is under way; 0 for a lake that never had one. */
-export async function readGeneration(lakeDir: string): Promise<number> {
-  try {
-    const n = Number.parseInt(await readFile(path.join(lakeDir, GENERATION_FILE), 'utf8'), 10);
-    return Number.isSafeInteger(n) && n >= 0 ? n : 0;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw lakeIoError('reading the generation', err);
-  }
+export function readGeneration(lakeDir: string, storage = localStorage(lakeDir)): Promise<number> {
+  return storageGeneration(storage);
 }
 
-/** Makes the generation odd (`begin`) or even (`end`); a no-op when it already is. */
-async function bumpGeneration(lakeDir: string, to: 'begin' | 'end'): Promise<void> {
-  const g = await readGeneration(lakeDir);
+/** The generation of the lake in `storage` (readGeneration for a lake that is not a local folder). */
+export async function storageGeneration(storage: LakeStorage): Promise<number> {
+  let text: string | undefined;
+  try {
+    text = await storage.readText(GENERATION_FILE);
+  } catch (err) {
+    throw lakeIoError('reading the generation', err);
+  }
+  const n = Number.parseInt(text ?? '0', 10);
+  return Number.isSafeInteger(n) && n >= 0 ? n : 0;
+}
+
+/**
+ * Makes the generation odd (`begin`) or even (`end`); a no-op when it already is. Replacements of
+ * published files run between the two (applyCommit here, the read cache's pruning in storage/mirror.ts).
+ */
+export async function bumpGeneration(storage: LakeStorage, to: 'begin' | 'end'): Promise<void> {
+  const g = await storageGeneration(storage);
   if ((g % 2 === 1) === (to === 'begin')) return;
-  await writeFileAtomic(path.join(lakeDir, GENERATION_FILE), String(g + 1));
+  await storage.writeText(GENERATION_FILE, String(g + 1));
 }
 
 /**
@@ -168,7 +221,11 @@ async function bumpGeneration(lakeDir: string, to: 'begin' | 'end'): Promise<voi
  * commit. Runs under the lock of its staging root (the writer lock for `_staging`, the maintenance
  * lock for maintenanceDir), so no staging folder there belongs to a live process.
  */
-export async function recoverStaging(lakeDir: string, root = stagingDir(lakeDir)): Promise<void> {
+export async function recoverStaging(
+  lakeDir: string,
+  root = stagingDir(lakeDir),
+  storage = localStorage(lakeDir),
+): Promise<void> {
   for (const run of (await readdir(root).catch(() => [] as string[])).sort()) {
     const runDir = path.join(root, run);
     for (const flush of (await readdir(runDir).catch(() => [] as string[])).sort()) {
@@ -176,7 +233,7 @@ export async function recoverStaging(lakeDir: string, root = stagingDir(lakeDir)
       const text = await readFile(path.join(dir, COMMIT_FILE), 'utf8').catch(() => null);
       if (text === null) continue;
       try {
-        await applyCommit(lakeDir, JSON.parse(text) as CommitManifest);
+        await applyCommit(lakeDir, storage, JSON.parse(text) as CommitManifest);
       } catch (err) {
         throw lakeIoError(`finishing the committed flush ${dir}`, err);
       }
@@ -187,15 +244,19 @@ export async function recoverStaging(lakeDir: string, root = stagingDir(lakeDir)
 }
 
 /** Positions published under `name` (LakeWriterOptions.progress); empty when none were. */
-export async function readLakeProgress(lakeDir: string, name: string): Promise<LakeProgress> {
+export async function readLakeProgress(
+  lakeDir: string,
+  name: string,
+  storage = localStorage(lakeDir),
+): Promise<LakeProgress> {
   try {
-    return JSON.parse(await readFile(progressPath(lakeDir, name), 'utf8')) as LakeProgress;
+    const text = await storage.readText(progressKey(name));
+    return text === undefined ? {} : (JSON.parse(text) as LakeProgress);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw lakeIoError(`reading the progress of ${name}`, err);
   }
 }
 
-function progressPath(lakeDir: string, name: string): string {
-  return path.join(progressDir(lakeDir), `${encodeURIComponent(name)}.json`);
+function progressKey(name: string): string {
+  return `${PROGRESS_DIR}/${encodeURIComponent(name)}.json`;
 }

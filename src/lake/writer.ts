@@ -4,8 +4,9 @@
  * Rows go into an in-memory DuckDB table through the Appender (buffer.ts). When `flushRows` rows
  * are buffered, the buffer is written with `COPY ... PARTITION_BY` into a staging folder on a second
  * connection, in the background, while new rows go into a fresh buffer; at most one write is in
- * flight, so memory stays within about two buffers. Finished files are then renamed into their
- * partition folders under names no other flush or run uses, so readers never see a half-written file.
+ * flight, so memory stays within about two buffers. Finished files are then published into their
+ * partition folders under names no other flush or run uses, so readers never see a half-written file:
+ * renamed in a local lake, uploaded to an S3 one (`storage`, lake/storage/).
  *
  * A flush publishes all or nothing, with the stream positions it reaches (commit.ts): that is how
  * the processor lands each record once, whatever consumer name reads the stream. One writer at a
@@ -22,15 +23,21 @@ import { StorepulseError, ioError } from '../core/errors.js';
 import { EventBuffer } from './buffer.js';
 import { type LakeProgress, lakeIoError, publishFlush, readLakeProgress, recoverStaging } from './commit.js';
 import { type DuckDB, openDuckDB, sqlString } from './duckdb.js';
-import { eventsDir, stagingDir } from './layout.js';
+import { PARQUET_COPY_OPTIONS, stagingDir } from './layout.js';
+import type { LakeStorage } from './storage/types.js';
 import { acquireWriterLock, type WriterLock } from '../fs/lock.js';
 
 export { lakeRowCount } from './catalog.js';
 export { readLakeProgress } from './commit.js';
 
 export interface LakeWriterOptions {
-  /** The lake folder, `<dataDir>/lake`. */
+  /**
+   * The local lake folder: the lake itself (`<dataDir>/lake`), or with `storage` on S3 the writer's
+   * staging folder (`<dataDir>/lake-staging`). The lock, staging and commit manifests live here.
+   */
   lakeDir: string;
+  /** Where files are published (storage/open.ts `openLakeTarget`); default the folder `lakeDir`. */
+  storage?: LakeStorage;
   /** Rows buffered before a file set is written (default 200,000). Memory is about two buffers. */
   flushRows?: number;
   /**
@@ -98,6 +105,7 @@ export class LakeWriter {
   private readonly lock: WriterLock;
   private readonly copyConnection: DuckDBConnection;
   private readonly lakeDir: string;
+  private readonly storage: LakeStorage | undefined;
   private readonly flushRows: number;
   private readonly runId: string;
 
@@ -119,10 +127,12 @@ export class LakeWriter {
     lock: WriterLock,
     copyConnection: DuckDBConnection,
     lakeDir: string,
+    storage: LakeStorage | undefined,
     flushRows: number,
     progressName: string | undefined,
   ) {
     this.db = db;
+    this.storage = storage;
     this.lock = lock;
     this.progressName = progressName;
     this.copyConnection = copyConnection;
@@ -138,25 +148,28 @@ export class LakeWriter {
     }
     const lakeDir = path.resolve(opts.lakeDir);
     try {
-      await mkdir(eventsDir(lakeDir), { recursive: true });
       await mkdir(stagingDir(lakeDir), { recursive: true });
     } catch (err) {
       throw ioError(`cannot create the lake folder ${lakeDir}`, err);
     }
-    const lock = acquireWriterLock(lakeDir, { what: `the lake at ${lakeDir}`, hint: opts.lockedHint });
+    const { storage } = opts;
+    const lock = acquireWriterLock(lakeDir, {
+      what: `the lake at ${storage?.location ?? lakeDir}`,
+      hint: opts.lockedHint,
+    });
     let db: DuckDB | undefined;
     try {
-      await recoverStaging(lakeDir);
+      await recoverStaging(lakeDir, undefined, storage);
       // Insertion order does not matter in the lake; dropping it lets the COPY stream with less memory.
       // The JS thread filling buffers needs a core of its own: DuckDB gets the others (measured on
       // 2 cores: one DuckDB thread costs a fifth less CPU per event than two, at the same rate).
       const threads = Math.max(1, Math.min(4, os.availableParallelism() - 1));
       db = await openDuckDB({ preserve_insertion_order: 'false', threads: String(threads) });
       const copyConnection = await db.instance.connect();
-      const writer = new LakeWriter(db, lock, copyConnection, lakeDir, flushRows, opts.progress);
+      const writer = new LakeWriter(db, lock, copyConnection, lakeDir, storage, flushRows, opts.progress);
       // Progress carries on from earlier runs: a shard this run does not reach keeps its position.
       if (opts.progress !== undefined)
-        Object.assign(writer.positions, await readLakeProgress(lakeDir, opts.progress));
+        Object.assign(writer.positions, await readLakeProgress(lakeDir, opts.progress, storage));
       writer.buffer = await writer.newBuffer();
       return writer;
     } catch (err) {
@@ -303,18 +316,22 @@ export class LakeWriter {
       await mkdir(path.dirname(staging), { recursive: true });
       await con.run(
         `COPY (${buffer.exportSelect(dict)}) TO ${sqlString(staging)}
-         (FORMAT parquet, PARTITION_BY (event_date), COMPRESSION snappy, FILENAME_PATTERN 'data_{i}')`,
+         (${PARQUET_COPY_OPTIONS}, PARTITION_BY (event_date), FILENAME_PATTERN 'data_{i}')`,
       );
     } catch (err) {
       throw lakeIoError(`writing ${buffer.rows} rows failed`, err);
     } finally {
       await con.run(`${buffer.dropSql()}; DROP TABLE IF EXISTS ${dict}`);
     }
-    const published = await publishFlush(this.lakeDir, {
-      staging,
-      fileName: (n) => `part-${this.runId}-${flushTag}-${n}.parquet`,
-      progress: this.progressName === undefined ? undefined : { name: this.progressName, positions },
-    });
+    const published = await publishFlush(
+      this.lakeDir,
+      {
+        staging,
+        fileName: (n) => `part-${this.runId}-${flushTag}-${n}.parquet`,
+        progress: this.progressName === undefined ? undefined : { name: this.progressName, positions },
+      },
+      this.storage,
+    );
     this.summary.files += published.length;
     for (const partition of published) this.summary.partitions.add(partition);
     this.summary.rows += buffer.rows;
