@@ -21,10 +21,17 @@ export interface Rejection {
   detail: string;
 }
 
+/** Longest product_id/user_id in digits; the value must also fit a JS number exactly. */
+export const ID_MAX_DIGITS = 16;
+/** Longest category_id in digits (the dataset's have 19). */
+export const CATEGORY_ID_MAX_DIGITS = 20;
+/** Longest price text in characters. */
+export const PRICE_MAX_CHARS = 24;
+
 /** Non-negative integer in `s[from, to)` that fits a JS number exactly, or -1. */
 export function parseIdIn(s: string, from: number, to: number): number {
   const n = to - from;
-  if (n <= 0 || n > 16) return -1;
+  if (n <= 0 || n > ID_MAX_DIGITS) return -1;
   let v = 0;
   for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i) - 48;
@@ -57,7 +64,7 @@ export function parsePrice(s: string): number {
 /** parsePrice of `s[from, to)`. */
 export function parsePriceIn(s: string, from: number, to: number): number {
   const n = to - from;
-  if (n <= 0 || n > 24) return NaN;
+  if (n <= 0 || n > PRICE_MAX_CHARS) return NaN;
   let dot = -1;
   let digits = 0;
   for (let i = from; i < to; i++) {
@@ -120,7 +127,7 @@ export function rowToEvent(f: readonly string[]): ClickEvent | Rejection {
   if (productId < 0) {
     return { reason: 'bad_product_id', detail: `not an integer id: ${JSON.stringify(product.slice(0, 40))}` };
   }
-  if (!isDigitsIn(category, 0, category.length, 20)) {
+  if (!isDigitsIn(category, 0, category.length, CATEGORY_ID_MAX_DIGITS)) {
     return { reason: 'bad_category_id', detail: `not all digits: ${JSON.stringify(category.slice(0, 40))}` };
   }
   const price = parsePrice(priceText);
