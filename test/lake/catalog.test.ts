@@ -1,9 +1,11 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { StorepulseError } from '../../src/core/errors.js';
 import { describeLake, lakeRowCount } from '../../src/lake/catalog.js';
-import { listLakeFiles } from '../../src/lake/layout.js';
+import { openDuckDB } from '../../src/lake/duckdb.js';
+import { listLakeFiles, listTableFiles, listTables, tableDir } from '../../src/lake/layout.js';
 import { LakeWriter } from '../../src/lake/writer.js';
 import { ev } from '../helpers/events.js';
 
@@ -64,5 +66,76 @@ describe('describeLake', () => {
     });
     expect(t.columns.filter((c) => c.partitionKey).map((c) => c.name)).toEqual(['event_date']);
     expect(await lakeRowCount(lakeDir)).toBe(8);
+  });
+});
+
+/** Writes a `clean` table the way an ETL would: DuckDB's COPY into Hive partition folders. */
+async function writeCleanTable(lakeDir: string): Promise<void> {
+  const db = await openDuckDB();
+  try {
+    await db.connection.run(`COPY (
+      SELECT TIMESTAMP '2019-10-01 10:00:00' + INTERVAL (i) HOUR AS event_time, i::BIGINT AS user_id,
+        ['electronics', 'smartphone'] AS category_levels,
+        CAST(TIMESTAMP '2019-10-01 10:00:00' + INTERVAL (i) HOUR AS DATE) AS event_date
+      FROM range(30) t(i)
+    ) TO '${path.join(lakeDir, 'clean')}' (FORMAT parquet, PARTITION_BY (event_date))`);
+  } finally {
+    db.close();
+  }
+}
+
+describe('a lake with more than the events table', () => {
+  const lakeDir = path.join(root, 'tables', 'lake');
+
+  it('lists every folder holding key=value partitions as a table, and skips the rest', async () => {
+    const w = await LakeWriter.open({ lakeDir });
+    await w.write([0, 1].map((i) => ({ event: ev(i, i * 1000) })));
+    await w.close();
+    await writeCleanTable(lakeDir);
+    mkdirSync(path.join(lakeDir, 'notes', 'drafts'), { recursive: true }); // no partition folders
+    mkdirSync(path.join(lakeDir, '.hidden', 'x=1'), { recursive: true });
+    mkdirSync(path.join(lakeDir, '_catalog'), { recursive: true });
+    writeFileSync(path.join(lakeDir, 'clean', 'event_date=2019-10-01', '.part.parquet.tmp'), 'x');
+    writeFileSync(path.join(lakeDir, 'clean', 'event_date=2019-10-01', '_SUCCESS.parquet'), 'x');
+
+    expect(await listTables(lakeDir)).toEqual(['clean', 'events']);
+    const clean = await listTableFiles(lakeDir, 'clean');
+    expect(clean.map((f) => [f.key, f.partition])).toEqual([
+      ['event_date', '2019-10-01'],
+      ['event_date', '2019-10-02'],
+    ]);
+    expect(await listTableFiles(lakeDir, 'events')).toEqual(await listLakeFiles(lakeDir));
+
+    const d = await describeLake(lakeDir);
+    expect(d.tables.map((t) => t.name)).toEqual(['events', 'clean']);
+    const t = d.tables[1]!;
+    expect(t).toMatchObject({ partitionKeys: ['event_date'], rows: 30, files: 2 });
+    expect(t.partitions.map((p) => [p.value, p.rows])).toEqual([
+      ['2019-10-01', 14],
+      ['2019-10-02', 16],
+    ]);
+    expect(t.columns).toEqual([
+      { name: 'event_time', type: 'TIMESTAMP', partitionKey: false },
+      { name: 'user_id', type: 'BIGINT', partitionKey: false },
+      { name: 'category_levels', type: 'VARCHAR[]', partitionKey: false },
+      { name: 'event_date', type: 'DATE', partitionKey: true },
+    ]);
+    expect(d.totalBytes).toBe(d.tables[0]!.bytes + t.bytes);
+    expect((await describeLake(lakeDir, { table: 'clean' })).tables.map((x) => x.name)).toEqual(['clean']);
+  });
+
+  it('refuses a table that is not there, and names that are not a table folder', async () => {
+    await expect(describeLake(lakeDir, { table: 'nope' })).rejects.toMatchObject({ code: 'USAGE' });
+    for (const bad of ['_catalog', '.hidden', '../lake', 'a/b', '']) {
+      expect(() => tableDir(lakeDir, bad)).toThrow(StorepulseError);
+    }
+  });
+
+  it('refuses a table whose folders use two partition keys', async () => {
+    mkdirSync(path.join(lakeDir, 'clean', 'day=2019-10-03'));
+    const src = (await listTableFiles(lakeDir, 'clean'))[0]!.path;
+    writeFileSync(path.join(lakeDir, 'clean', 'day=2019-10-03', 'a.parquet'), readFileSync(src));
+    await expect(describeLake(lakeDir, { table: 'clean' })).rejects.toThrow(/mixes partition folders/);
+    rmSync(path.join(lakeDir, 'clean', 'day=2019-10-03'), { recursive: true });
   });
 });
