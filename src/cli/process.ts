@@ -1,16 +1,26 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { TIME_FIELDS, type TimeField } from '../core/config.js';
 import { StorepulseError } from '../core/errors.js';
+import { defaultLakeDir } from '../lake/storage/location.js';
 import type { LakeSummary } from '../lake/writer.js';
 import { type ProcessorOptions, type ProcessorStats, runProcessor } from '../pipeline/processor.js';
 import { createDeadLetterFile, defaultDeadLetterPath } from '../sources/deadletter.js';
 import { StreamConsumer } from '../streams/consumer.js';
+import type { LakeReader } from '../streams/lake/stream.js';
 import type { DurableStream, StreamWriter } from '../streams/types.js';
-import { openPipeReader, openStreamWriter, parseStreamUri, waitForStream } from '../streams/uri.js';
-import { contextOf, intOption } from './context.js';
+import {
+  type LakeUri,
+  openPipeReader,
+  openStreamWriter,
+  parseSourceUri,
+  waitForStream,
+} from '../streams/uri.js';
+import { type Context, contextOf, intOption } from './context.js';
 import { openAlertStore, openJourney, openMetrics, openOutbox } from './actions.js';
 import { refuseDemoFolder } from './data-folder.js';
-import { DEFAULT_STREAM_1, DEFAULT_STREAM_2, lakeDir, streamPlace } from './paths.js';
+import { DEFAULT_STREAM_1, DEFAULT_STREAM_2, lakeForRead, lakeTarget, streamPlace } from './paths.js';
 import { formatJson, formatTable } from './output.js';
 import { createProgress } from './progress.js';
 import { stopSignal } from './signals.js';
@@ -34,7 +44,8 @@ export function register(program: Command): void {
     .description('run the detection rules on stream 1, store and notify alerts, copy events to the lake')
     .option(
       '--from <uri>',
-      'stream 1: embedded://NAME, kinesis://NAME?region=…&endpoint=…, or - (NDJSON on stdin)',
+      'stream 1: embedded://NAME, kinesis://NAME?region=…&endpoint=…, - (NDJSON on stdin), or ' +
+        'lake://[FROM..TO][?data-dir=PATH] to replay the lake (docs/replay.md)',
       DEFAULT_STREAM_1,
     )
     .option(
@@ -68,26 +79,36 @@ export function register(program: Command): void {
       if (opts.startAt !== 'oldest' && opts.startAt !== 'latest') {
         throw new StorepulseError('USAGE', '--start-at takes oldest or latest');
       }
-      const from = parseStreamUri(opts.from, '--from');
+      const from = parseSourceUri(opts.from, '--from');
+      if (from.kind === 'lake') refuseStreamFlags(cmd);
       refuseDemoFolder(ctx, 'process');
       const place = streamPlace(ctx);
       const stop = stopSignal(ctx.log);
       const resources: { close(): Promise<void> }[] = [];
       try {
+        let replay: LakeReader | undefined;
         let run: Pick<ProcessorOptions, 'reader' | 'checkpoint' | 'lakeHas'>;
         // The lake's progress is kept per stream, whatever the consumer, so each record lands once.
-        const progressName = from.kind === 'pipe' ? undefined : `${from.kind}:${from.name}`;
+        const progressName = 'name' in from ? `${from.kind}:${from.name}` : undefined;
         const { LakeWriter, readLakeProgress } = await import('../lake/writer.js');
         // Opened first: it finishes a flush a crash interrupted, and with it the lake's progress.
-        const lake = opts.lake
+        // A replay's events are in the lake already; a lake is finite, so it needs no checkpoints.
+        const target = opts.lake && from.kind !== 'lake' ? await lakeTarget(ctx) : undefined;
+        // Pushed before the writer: closed after it.
+        if (target) resources.push({ close: async () => target.close() });
+        const lake = target
           ? await LakeWriter.open({
-              lakeDir: lakeDir(ctx),
+              lakeDir: target.dir,
+              storage: target.storage,
               progress: progressName,
               lockedHint: 'or run this one with --no-lake',
             })
           : undefined;
         if (lake) resources.push({ close: async () => void (await lake.close().catch(() => undefined)) });
-        if (from.kind === 'pipe') {
+        if (from.kind === 'lake') {
+          replay = await openReplay(ctx, from, timeField);
+          run = { reader: replay };
+        } else if (from.kind === 'pipe') {
           run = { reader: openPipeReader() };
         } else {
           const durable = await waitForStream(from, place, {
@@ -110,7 +131,7 @@ export function register(program: Command): void {
               everyRecords: ctx.config.streams.checkpointRecords,
               everyMs: ctx.config.streams.checkpointSeconds * 1000,
             },
-            lakeHas: lake ? await readLakeProgress(lakeDir(ctx), progressName!) : undefined,
+            lakeHas: target ? await readLakeProgress(target.dir, progressName!, target.storage) : undefined,
           };
         }
         let alertStream: StreamWriter | undefined;
@@ -136,7 +157,12 @@ export function register(program: Command): void {
           defaultDeadLetterPath(ctx.dataDir, `process-${run.reader.name}`),
         );
         resources.push(deadLetter);
-        const progress = createProgress({ label: 'process', unit: 'events', quiet: ctx.quiet });
+        const progress = createProgress({
+          label: replay ? 'replay' : 'process',
+          total: replay?.total,
+          unit: 'events',
+          quiet: ctx.quiet,
+        });
         const stats = await runProcessor({
           ...run,
           detect: { ...ctx.config.detect, timeField },
@@ -153,6 +179,14 @@ export function register(program: Command): void {
         const lakeSummary = await lake?.close();
         progress.finish(`${stats.newAlerts} new alerts`);
         const figures = {
+          replay: replay
+            ? {
+                lake: replay.lakeDir,
+                from: replay.days[0]!,
+                to: replay.days.at(-1)!,
+                days: replay.days.length,
+              }
+            : null,
           ...stats,
           lake: lakeSummary ?? null,
           deadLetter: deadLetter.count > 0 ? deadLetter.path! : null,
@@ -168,8 +202,74 @@ export function register(program: Command): void {
     });
 }
 
-function summaryTable(f: ProcessorStats & { lake: LakeSummary | null; deadLetter: string | null }): string {
+/** Flags that only mean something on a stream: given with a lake replay, they are a mistake. */
+const STREAM_FLAGS = {
+  consumer: '--consumer',
+  startAt: '--start-at',
+  idleExit: '--idle-exit',
+  waitForStream: '--wait-for-stream',
+} as const;
+
+function refuseStreamFlags(cmd: Command): void {
+  for (const [key, flag] of Object.entries(STREAM_FLAGS)) {
+    if (cmd.getOptionValueSource(key) === 'cli') {
+      throw new StorepulseError(
+        'USAGE',
+        `${flag} is for streams: a replay of the lake has no checkpoints and ends once read`,
+      );
+    }
+  }
+}
+
+/**
+ * The lake replay `uri` names: this data folder's lake, or another's (`?data-dir=`), which is only
+ * read. Its events are not copied to the lake again (the lake holds them: --no-lake is implied).
+ */
+async function openReplay(ctx: Context, uri: LakeUri, timeField: TimeField): Promise<LakeReader> {
+  let dir: string;
+  if (uri.dataDir === undefined) dir = await lakeForRead(ctx);
+  else {
+    const other = path.resolve(uri.dataDir);
+    if (!(await isDirectory(other))) {
+      throw new StorepulseError(
+        'NOT_FOUND',
+        `--from lake://…?data-dir=${uri.dataDir}: no data folder at ${other}`,
+      );
+    }
+    // That folder's default lake (its own config is not this run's), creating nothing there.
+    dir = defaultLakeDir(other);
+  }
+  const { LakeReader } = await import('../streams/lake/stream.js');
+  const reader = await LakeReader.open({
+    lakeDir: dir,
+    from: uri.from,
+    to: uri.to,
+    timeField,
+    tmpDir: ctx.dataDir,
+  });
+  const { days } = reader;
+  ctx.log(
+    `replaying ${reader.total.toLocaleString('en-US')} events of ${days.length} day(s), ` +
+      `${days[0]}..${days.at(-1)}, from the lake at ${reader.lakeDir}; not copied to the lake again (--no-lake)`,
+  );
+  return reader;
+}
+
+async function isDirectory(p: string): Promise<boolean> {
+  return (await stat(p).catch(() => undefined))?.isDirectory() ?? false;
+}
+
+type Figures = ProcessorStats & {
+  replay: { lake: string; from: string; to: string; days: number } | null;
+  lake: LakeSummary | null;
+  deadLetter: string | null;
+};
+
+function summaryTable(f: Figures): string {
   return formatTable([
+    ...(f.replay
+      ? [{ what: 'replayed from the lake', value: `${f.replay.lake} ${f.replay.from}..${f.replay.to}` }]
+      : []),
     { what: 'records read', value: f.records },
     { what: 'valid events', value: f.events },
     { what: 'rejected records', value: f.rejected },
@@ -177,7 +277,10 @@ function summaryTable(f: ProcessorStats & { lake: LakeSummary | null; deadLetter
     { what: 'alerts fired', value: f.alerts },
     { what: '  new to the store', value: f.newAlerts },
     { what: 'notifications queued', value: f.notified },
-    { what: 'events to the lake', value: f.lake ? f.lakeRows : '(--no-lake)' },
+    {
+      what: 'events to the lake',
+      value: f.lake ? f.lakeRows : f.replay ? '(replay: held already)' : '(--no-lake)',
+    },
     { what: '  held by the lake already', value: f.lakeSkipped },
     { what: 'events in the journey rollups', value: f.journey ? f.journey.events : '(--no-journey)' },
     { what: '  of flagged users and sessions', value: f.journey?.flaggedEvents ?? 0 },

@@ -3,7 +3,9 @@
  * - `-`: a shell pipe of NDJSON records (stdout for writers, stdin for readers);
  * - `embedded://NAME`: the embedded durable log under `<dataDir>/streams/NAME` (the default);
  * - `kinesis://NAME?region=R&endpoint=URL`: Amazon Kinesis Data Streams (credentials from the usual
- *   AWS sources); its consumer checkpoints live in the storepulse store.
+ *   AWS sources); its consumer checkpoints live in the storepulse store;
+ * - `lake://[RANGE][?data-dir=PATH]` (`process --from` only): a replay of the events the Parquet lake
+ *   holds, in event-time order (streams/lake/stream.ts, docs/replay.md).
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -28,13 +30,16 @@ export type StreamUri =
   | { kind: 'kinesis'; name: string; region?: string; endpoint?: string };
 
 const SUPPORTED = "'-' (NDJSON on stdout/stdin), embedded://NAME or kinesis://NAME?region=…&endpoint=…";
+const LAKE_FORMS =
+  'lake:// (all days), lake://DAY, lake://MONTH, lake://FROM..TO, lake://FROM.. or lake://..TO ' +
+  '(DAY is YYYY-MM-DD, MONTH is YYYY-MM, UTC), each optionally with ?data-dir=PATH (another data folder)';
 /** Kinesis's rule for stream names; the embedded log uses the name as a folder, so the same one. */
 const NAME_RE = /^[A-Za-z0-9_.-]{1,128}$/;
 
-export function parseStreamUri(uri: string, flag: string): StreamUri {
+export function parseStreamUri(uri: string, flag: string, supported = SUPPORTED): StreamUri {
   if (uri === '-') return { kind: 'pipe' };
   const m = /^([a-z]+):\/\/([^?]*)(?:\?(.*))?$/.exec(uri);
-  const bad = (why: string) => new StorepulseError('USAGE', `${flag} ${uri}: ${why}; use ${SUPPORTED}`);
+  const bad = (why: string) => new StorepulseError('USAGE', `${flag} ${uri}: ${why}; use ${supported}`);
   if (!m) throw bad('not a stream URI');
   const [, scheme, name = '', query] = m;
   if (!NAME_RE.test(name) || name === '.' || name === '..') {
@@ -48,6 +53,63 @@ export function parseStreamUri(uri: string, flag: string): StreamUri {
   }
   if (scheme === 'kinesis') return { kind: 'kinesis', name, ...kinesisParams(params, bad) };
   throw bad(`unknown scheme ${scheme}`);
+}
+
+/**
+ * A replay of the lake's events table: the UTC days `from`..`to` (inclusive `YYYY-MM-DD`, open where
+ * absent), of this data folder's lake or, with `dataDir`, of another data folder's.
+ */
+export interface LakeUri {
+  kind: 'lake';
+  from?: string;
+  to?: string;
+  dataDir?: string;
+}
+
+/** What `process --from` takes: a stream, or the lake (a replay). */
+export function parseSourceUri(uri: string, flag: string): StreamUri | LakeUri {
+  if (uri.startsWith('lake:')) return parseLakeUri(uri, flag);
+  return parseStreamUri(uri, flag, `${SUPPORTED}, or ${LAKE_FORMS}`);
+}
+
+export function parseLakeUri(uri: string, flag: string): LakeUri {
+  const bad = (why: string) => new StorepulseError('USAGE', `${flag} ${uri}: ${why}; use ${LAKE_FORMS}`);
+  const m = /^lake:\/\/([^?]*)(?:\?(.*))?$/.exec(uri);
+  if (!m) throw bad('not a lake URI');
+  const [, range = '', query] = m;
+  const out: LakeUri = { kind: 'lake' };
+  if (range !== '') {
+    const parts = range.split('..');
+    if (parts.length > 2 || parts.every((p) => p === '')) throw bad(`bad range "${range}"`);
+    // One bound alone (`lake://2019-10`) is both ends.
+    const [first = '', last = first] = parts;
+    if (first !== '') out.from = dayOf(first, 'first', bad);
+    if (last !== '') out.to = dayOf(last, 'last', bad);
+    if (out.from !== undefined && out.to !== undefined && out.from > out.to) {
+      throw bad(`${out.from} is after ${out.to}`);
+    }
+  }
+  for (const [key, value] of new URLSearchParams(query ?? '')) {
+    if (key !== 'data-dir') throw bad(`unknown parameter ${key}`);
+    if (value === '' || out.dataDir !== undefined) throw bad('give data-dir once, with a folder');
+    out.dataDir = value;
+  }
+  return out;
+}
+
+/** A range bound as a UTC day: a day as given, a month as its first or its last day. */
+function dayOf(text: string, end: 'first' | 'last', bad: (why: string) => StorepulseError): string {
+  const m = /^(\d{4})-(\d{2})(?:-(\d{2}))?$/.exec(text);
+  if (!m) throw bad(`"${text}" is neither a day (YYYY-MM-DD) nor a month (YYYY-MM)`);
+  const [y, mo] = [Number(m[1]), Number(m[2]) - 1];
+  const d = m[3] === undefined ? (end === 'first' ? 1 : 0) : Number(m[3]);
+  // Day 0 of the next month is the last of this one; a date that does not exist moves, and is refused.
+  const t = new Date(Date.UTC(y, m[3] === undefined && end === 'last' ? mo + 1 : mo, d));
+  const monthOk = m[3] === undefined ? mo >= 0 && mo <= 11 : t.getUTCMonth() === mo;
+  if (!monthOk || t.getUTCFullYear() !== y || (m[3] !== undefined && t.getUTCDate() !== d)) {
+    throw bad(`${text} is not a date`);
+  }
+  return t.toISOString().slice(0, 10);
 }
 
 /** `region` and `endpoint`, checked here so that a typo is a usage error rather than a failed AWS call. */
