@@ -7,12 +7,16 @@
 --   in the top quartile (views >= the 75th percentile of those brands' views) and its
 --   view-to-purchase conversion (purchases / views) is below the median conversion of those
 --   brands. Events without a brand are left out.
--- Dialect: DuckDB. On Athena use approx_percentile(views, 0.75) for quantile_cont(views, 0.75)
---   and approx_percentile(conversion, 0.5) for median(conversion).
+-- Athena: write approx_percentile(views, 0.75) for quantile_cont(views, 0.75) and
+--   approx_percentile(conversion, 0.5) for median(conversion). Those are estimates (and pick a
+--   value rather than interpolate), so a brand near a cut-off may be flagged on one and not the
+--   other. The numbers in reason are CAST(double AS VARCHAR), which each engine formats its own way
+--   (exponent notation for large values on Athena).
 --
 -- Runs over a table or view named `events` with the lake's columns (see docs/lake.md).
 
 -- @table flagged (limit 20)
+-- @chart bar x=brand y=views
 WITH params AS (SELECT 100 AS min_views),
 per_brand AS (
   SELECT
@@ -49,6 +53,7 @@ WHERE e.views >= t.views_cut AND e.conversion < t.median_conversion
 ORDER BY e.views DESC, e.brand;
 
 -- @table thresholds
+-- @chart kpi y=brands,brands_considered,views_cut
 WITH params AS (SELECT 100 AS min_views),
 per_brand AS (
   SELECT

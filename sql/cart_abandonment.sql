@@ -6,11 +6,13 @@
 --   user is abandoning when they have at least one cart event and no purchase event in the whole
 --   lake. Abandoned value is the price of the cart events in abandoned sessions (a product carted
 --   twice counts twice, as in the data). Events without a user_session count for users only.
--- Dialect: plain SQL; runs unchanged on Athena (Presto/Trino).
+-- Athena: runs unchanged. price is DECIMAL(12,2): SUM gives DECIMAL(38,2) and ROUND keeps it a
+--   DECIMAL on both; rates cast to DOUBLE first, since integer / integer truncates on Athena.
 --
 -- Runs over a table or view named `events` with the lake's columns (see docs/lake.md).
 
 -- @table summary
+-- @chart kpi y=users_with_cart,users_abandoning,sessions_with_cart,sessions_abandoned
 WITH per_user AS (
   SELECT
     user_id,
@@ -56,6 +58,7 @@ SELECT
 FROM users CROSS JOIN sessions;
 
 -- @table top_products (limit 20)
+-- @chart bar x=product_id y=abandoned_carts
 WITH abandoned_sessions AS (
   SELECT user_session
   FROM events

@@ -7,11 +7,14 @@
 --   stage (view, then cart, then purchase; order within the session is not required). It is
 --   abandoned when it has a cart event and no purchase; abandoned value is the price of its cart
 --   events. Events without a user_session are left out.
--- Dialect: plain SQL with window functions; runs unchanged on Athena (Presto/Trino).
+-- Athena: runs unchanged. event_time - LAG(event_time) is an INTERVAL DAY TO SECOND there and an
+--   INTERVAL in DuckDB; both compare with INTERVAL '30' MINUTE. Athena reads the lake's
+--   microsecond Parquet timestamps as timestamp(3): the ms precision the events have.
 --
 -- Runs over a table or view named `events` with the lake's columns (see docs/lake.md).
 
 -- @table funnel
+-- @chart kpi y=sessions,viewed,carted,purchased
 WITH ordered AS (
   SELECT
     user_session,

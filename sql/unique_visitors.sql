@@ -4,11 +4,13 @@
 -- Parameters: none. A day is the UTC date of event_time (the lake's event_date partition).
 -- Rule: a visitor is a distinct user_id with at least one event that day; a session is a
 --   distinct non-empty user_session.
--- Dialect: plain SQL; runs unchanged on Athena (Presto/Trino).
+-- Athena: runs unchanged. COUNT(DISTINCT ...) is exact on both (approx_distinct is Athena's
+--   cheaper estimate). A Glue crawler may make event_date a string partition: day is then text.
 --
 -- Runs over a table or view named `events` with the lake's columns (see docs/lake.md).
 
 -- @table daily
+-- @chart line x=day y=unique_visitors,sessions
 SELECT
   event_date AS day,
   COUNT(DISTINCT user_id) AS unique_visitors,

@@ -13,9 +13,7 @@ export async function createFlaggedUsers(
   connection: DuckDBConnection,
   userIds: readonly number[],
 ): Promise<void> {
-  await connection.run(
-    `CREATE OR REPLACE TABLE ${FLAGGED_USERS_TABLE} (user_id BIGINT PRIMARY KEY)`,
-  );
+  await connection.run(`CREATE OR REPLACE TABLE ${FLAGGED_USERS_TABLE} (user_id BIGINT PRIMARY KEY)`);
   const app = await connection.createAppender(FLAGGED_USERS_TABLE);
   try {
     for (const id of new Set(userIds)) {

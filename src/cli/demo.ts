@@ -11,7 +11,7 @@ import { formatComparison, scanDataFile } from './evaluate.js';
 import { type Context, contextOf, intOption } from './context.js';
 import { formatTable } from './output.js';
 import { openJourney, openMetrics, openOutbox, openSqliteAlertStore } from './actions.js';
-import { alertStorePath, journeyStorePath, lakeDir } from './paths.js';
+import { alertStorePath, journeyStorePath, localLake } from './paths.js';
 import { checkDemoFolder, resetDemoFolder } from './data-folder.js';
 import { createProgress } from './progress.js';
 import { type ServeFlags, startDashboardFor } from './serve.js';
@@ -146,7 +146,7 @@ export function register(program: Command): void {
         const { runDemo } = await import('../pipeline/demo.js');
         const summary = await runDemo({
           dataset,
-          lakeDir: lakeDir(ctx),
+          lakeDir: localLake(ctx, 'demo'),
           store,
           detect: ctx.config.detect,
           shards: ctx.config.simulate.shards,

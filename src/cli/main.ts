@@ -5,7 +5,9 @@ import { StorepulseError, errorMessage } from '../core/errors.js';
 import { packageVersion } from '../core/package.js';
 import { register as alerts } from './alerts.js';
 import { register as calibrate } from './calibrate.js';
+import { register as catalog } from './catalog.js';
 import { register as demo } from './demo.js';
+import { register as etl } from './etl.js';
 import { register as evaluate } from './evaluate.js';
 import { register as generate } from './generate.js';
 import { register as inspect } from './inspect.js';
@@ -13,6 +15,7 @@ import { register as lake } from './lake.js';
 import { register as live } from './live.js';
 import { register as notifications } from './notifications.js';
 import { register as processCmd } from './process.js';
+import { register as query } from './query.js';
 import { register as report } from './report.js';
 import { register as rules } from './rules.js';
 import { register as serve } from './serve.js';
@@ -42,7 +45,10 @@ export function buildProgram(): Command {
     alerts,
     notifications,
     report,
+    query,
     lake,
+    catalog,
+    etl,
     rules,
     evaluate,
     calibrate,

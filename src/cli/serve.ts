@@ -8,7 +8,14 @@ import type { AlertStore, RollupStore } from '../stores/types.js';
 import type { InProcess } from '../web/health.js';
 import { TOKEN_ENV } from '../web/options.js';
 import { type Context, contextOf, intOption } from './context.js';
-import { alertStorePath, DEFAULT_STREAM_1, journeyStorePath, lakeDir, streamPlace } from './paths.js';
+import {
+  alertStorePath,
+  DEFAULT_STREAM_1,
+  journeyStorePath,
+  lakeForRead,
+  localLake,
+  streamPlace,
+} from './paths.js';
 import { stopSignal, untilStopped } from './signals.js';
 
 export interface ServeFlags {
@@ -38,7 +45,8 @@ export async function startDashboardFor(
       alerts: alertStorePath(ctx),
       journey: journeyStorePath(ctx),
       outbox: ctx.dataPath('outbox.sqlite'),
-      lakeDir: lakeDir(ctx),
+      // The demo's lake is local (localLake); `serve` reads the configured one (an S3 lake's mirror).
+      lakeDir: live ? localLake(ctx, 'demo') : await lakeForRead(ctx),
       appServer: ctx.config.detect.appServer,
     },
     live ? { alerts: live.alerts, journey: live.journey } : {},

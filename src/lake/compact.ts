@@ -8,7 +8,6 @@
  *
  * The run helpers here (`withMaintenance`, `rewritePartition`) are shared by retention and the ETL.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -20,6 +19,7 @@ import {
   EVENTS_TABLE,
   type LakeFile,
   listTableFiles,
+  newRunId,
   PARQUET_COPY_OPTIONS,
   PARTITION_KEY,
   partitionOf,
@@ -46,13 +46,6 @@ export interface MaintenanceRun {
   commits: number;
 }
 
-function utcStamp(ms: number): string {
-  return new Date(ms)
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
-}
-
 /**
  * Runs `fn` under the lake's maintenance lock, after finishing whatever a crashed run had committed
  * (openMaintenance), and releases the lock whatever happens. The run's staging folder is removed when
@@ -65,7 +58,7 @@ export async function withMaintenance<T>(
 ): Promise<T> {
   if (!existsSync(lakeDir)) throw emptyLakeError(lakeDir);
   const lock = await openMaintenance(lakeDir);
-  const runId = `${utcStamp(Date.now())}-${randomBytes(4).toString('hex')}`;
+  const runId = newRunId();
   const dir = path.join(maintenanceDir(lakeDir), runId);
   let db: DuckDB | undefined;
   try {

@@ -12,6 +12,7 @@
  * Like Hive and Athena, readers skip every name that starts with `_` or `.`.
  */
 import { readdir, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { StorepulseError, ioError } from '../core/errors.js';
 
@@ -21,16 +22,24 @@ const STAGING_DIR = '_staging';
 export const PROGRESS_DIR = '_progress';
 const CATALOG_DIR = '_catalog';
 
+/**
+ * A run's id in file and staging names: its start (UTC, `YYYYMMDDTHHMMSSZ`) and 8 random hex digits,
+ * so names sort by run start and two runs, or two writers at once, never pick the same one.
+ */
+export function newRunId(now = Date.now()): string {
+  const stamp = new Date(now)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${randomBytes(4).toString('hex')}`;
+}
+
 export function eventsDir(lakeDir: string): string {
   return path.join(lakeDir, EVENTS_TABLE);
 }
 
 export function stagingDir(lakeDir: string): string {
   return path.join(lakeDir, STAGING_DIR);
-}
-
-export function progressDir(lakeDir: string): string {
-  return path.join(lakeDir, PROGRESS_DIR);
 }
 
 export function catalogDir(lakeDir: string): string {

@@ -95,7 +95,7 @@ export interface CsvScan {
 }
 
 /** read_csv of the dataset's nine columns as text, RFC 4180 quoting, bad records set aside (reject_errors). */
-export function readCsvSql(scan: CsvScan): string {
+function readCsvSql(scan: CsvScan): string {
   const columns = CSV_COLUMNS.map((c) => `${sqlString(c)}: 'VARCHAR'`).join(', ');
   return `read_csv(${sqlString(scan.path)}, columns = {${columns}}, header = false, skip = ${scan.skipLines},
     auto_detect = false, delim = ',', quote = '"', escape = '"', new_line = '${scan.crlf ? '\\r\\n' : '\\n'}', strict_mode = true,

@@ -34,7 +34,14 @@ import { readEvents } from '../sources/reader.js';
 import type { LakeStorage } from './storage/types.js';
 import { lakeIoError, publishFlush, readLakeProgress, recoverStaging } from './commit.js';
 import { type DuckDB, openDuckDB, sqlString } from './duckdb.js';
-import { PARQUET_COPY_OPTIONS, PARQUET_FILE_BYTES, eventsDir, partitionOf, stagingDir } from './layout.js';
+import {
+  PARQUET_COPY_OPTIONS,
+  PARQUET_FILE_BYTES,
+  eventsDir,
+  newRunId,
+  partitionOf,
+  stagingDir,
+} from './layout.js';
 import { CSV_REJECT_REASON_SQL, type CsvScan, loadSelectSql } from './load-sql.js';
 
 export interface LoadOptions {
@@ -88,7 +95,7 @@ export interface FileLoad {
 }
 
 /** The progress slot that marks a file as loaded (commit.ts publishes it with the files). */
-export function loadProgressName(fingerprint: string): string {
+function loadProgressName(fingerprint: string): string {
   return `load:${fingerprint}`;
 }
 
@@ -107,7 +114,7 @@ export async function loadFiles(files: readonly string[], opts: LoadOptions): Pr
   }
   const lock = acquireWriterLock(lakeDir, { what: `the lake at ${lakeDir}`, hint: opts.lockedHint });
   let db: DuckDB | undefined;
-  const runId = `${new Date().toISOString().replace(/[-:]|\.\d+/g, '')}-${randomBytes(4).toString('hex')}`;
+  const runId = newRunId();
   try {
     await recoverStaging(lakeDir, undefined, opts.storage);
     const threads = opts.threads ?? Math.max(1, Math.min(4, os.availableParallelism()));

@@ -8,6 +8,7 @@ import { StorepulseError } from '../core/errors.js';
 import { sleep } from '../core/sleep.js';
 import { lockHolder } from '../fs/lock.js';
 import { MAINTENANCE_LOCK, readGeneration } from './commit.js';
+import { emptyLakeError, type LakeFile, listLakeFiles } from './layout.js';
 
 /** How long a reader waits for a replacement to finish before it gives up. */
 const WAIT_MS = 60_000;
@@ -49,4 +50,16 @@ export async function withSnapshot<F, T>(
       if (attempt >= ATTEMPTS || (await readGeneration(lakeDir)) === before) throw err;
     }
   }
+}
+
+/** Runs `read` on a snapshot of the events table's files; a STATE error when there are none yet. */
+export function withEventFiles<T>(lakeDir: string, read: (files: LakeFile[]) => Promise<T>): Promise<T> {
+  return withSnapshot(
+    lakeDir,
+    () => listLakeFiles(lakeDir),
+    (files) => {
+      if (files.length === 0) throw emptyLakeError(lakeDir);
+      return read(files);
+    },
+  );
 }

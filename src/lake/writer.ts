@@ -13,7 +13,6 @@
  * time (`writer.lock`, like the embedded stream's): two processes appending the same stream at once
  * would both pass the progress check.
  */
-import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -23,7 +22,7 @@ import { StorepulseError, ioError } from '../core/errors.js';
 import { EventBuffer } from './buffer.js';
 import { type LakeProgress, lakeIoError, publishFlush, readLakeProgress, recoverStaging } from './commit.js';
 import { type DuckDB, openDuckDB, sqlString } from './duckdb.js';
-import { PARQUET_COPY_OPTIONS, stagingDir } from './layout.js';
+import { newRunId, PARQUET_COPY_OPTIONS, stagingDir } from './layout.js';
 import type { LakeStorage } from './storage/types.js';
 import { acquireWriterLock, type WriterLock } from '../fs/lock.js';
 
@@ -89,13 +88,6 @@ interface SealedBuffer {
   positions: LakeProgress;
 }
 
-function compactUtcStamp(ms: number): string {
-  return new Date(ms)
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
-}
-
 function badEvent(detail: string): StorepulseError {
   return new StorepulseError('INPUT', `lake writer: cannot store event: ${detail}`);
 }
@@ -138,7 +130,7 @@ export class LakeWriter {
     this.copyConnection = copyConnection;
     this.lakeDir = lakeDir;
     this.flushRows = flushRows;
-    this.runId = `${compactUtcStamp(Date.now())}-${randomBytes(4).toString('hex')}`;
+    this.runId = newRunId();
   }
 
   static async open(opts: LakeWriterOptions): Promise<LakeWriter> {

@@ -111,7 +111,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     lakeOpen = false;
     const counts = await store.counts();
     const alertedUsers = await store.alertedUsers();
-    const reports = lakeSummary.rows > 0 ? await runAllReports(opts.lakeDir, { limit: 10 }) : [];
+    const reports =
+      lakeSummary.rows > 0
+        ? await runAllReports(opts.lakeDir, { limit: 10, flaggedUsers: alertedUsers })
+        : [];
     const s = reader.stats;
     return {
       dataset: opts.dataset,

@@ -72,7 +72,7 @@ export function parseSourceUri(uri: string, flag: string): StreamUri | LakeUri {
   return parseStreamUri(uri, flag, `${SUPPORTED}, or ${LAKE_FORMS}`);
 }
 
-export function parseLakeUri(uri: string, flag: string): LakeUri {
+function parseLakeUri(uri: string, flag: string): LakeUri {
   const bad = (why: string) => new StorepulseError('USAGE', `${flag} ${uri}: ${why}; use ${LAKE_FORMS}`);
   const m = /^lake:\/\/([^?]*)(?:\?(.*))?$/.exec(uri);
   if (!m) throw bad('not a lake URI');

@@ -5,7 +5,7 @@
  */
 import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { listReports, runReport } from '../batch/reports.js';
+import { chartTables, listReports, runReport } from '../batch/reports.js';
 import type { KeyType, Severity } from '../core/alert.js';
 import { StorepulseError, errorMessage } from '../core/errors.js';
 import { type JourneyQuery, queryJourney, TRAFFIC, type Traffic } from '../core/journey/query.js';
@@ -15,7 +15,7 @@ import type { AlertQuery } from '../stores/types.js';
 import type { AlertFeed } from './feed.js';
 import type { PipelineHealthReader } from './health.js';
 import type { DataSources } from './sources.js';
-import { runReadOnlySql } from './sql.js';
+import { runReadOnlySql } from '../batch/sql.js';
 import { systemFacts } from './system.js';
 
 export interface AppOptions {
@@ -228,9 +228,19 @@ export function createApp(o: AppOptions): Hono {
     if (!listReports().some((r) => r.name === name)) return c.json({ error: `no report ${name}` }, 404);
     const from = timeParam(c, 'from');
     const to = timeParam(c, 'to');
-    return c.json(
-      await runReport(name, o.sources.lakeDir, { from, to, limit: intParam(c, 'limit', 100, 10_000) }),
-    );
+    // As `storepulse report`: people only unless asked, the alert store saying who is flagged.
+    const traffic = c.req.query('traffic') ? trafficParam(c) : 'people';
+    const flaggedUsers = traffic === 'all' ? [] : ((await o.sources.alerts()?.alertedUsers()) ?? []);
+    const r = await runReport(name, o.sources.lakeDir, {
+      from,
+      to,
+      traffic,
+      flaggedUsers,
+      limit: intParam(c, 'limit', 100, 10_000),
+    });
+    // Each table with its chart-ready form (x, series, kind), so that the page draws what the SQL file says.
+    const charts = chartTables([r]);
+    return c.json({ ...r, tables: r.tables.map((t, i) => ({ ...t, chart: charts[i] })) });
   });
 
   app.post('/api/sql', async (c) => {

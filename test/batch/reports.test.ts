@@ -2,7 +2,13 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listReports, type ReportResult, runAllReports, runReport } from '../../src/batch/reports.js';
+import {
+  chartTables,
+  listReports,
+  type ReportResult,
+  runAllReports,
+  runReport,
+} from '../../src/batch/reports.js';
 import type { ClickEvent, EventType } from '../../src/core/event.js';
 import { LakeWriter } from '../../src/lake/writer.js';
 
@@ -100,11 +106,15 @@ beforeAll(async () => {
 const table = (r: ReportResult, name: string) => r.tables.find((t) => t.name === name)!;
 
 describe('reports', () => {
-  it('lists the five reports with the question each answers', () => {
+  it('lists the nine reports with the question each answers and what differs on Athena', () => {
     const reports = listReports();
     expect(reports.map((r) => r.name).sort()).toEqual([
       'brands_needing_marketing',
       'cart_abandonment',
+      'conversion_funnel',
+      'frequent_visitors',
+      'revenue_by_category_brand',
+      'sellers',
       'session_funnel',
       'top_categories',
       'unique_visitors',
@@ -113,7 +123,10 @@ describe('reports', () => {
       expect(r.title.length).toBeGreaterThan(10);
       expect(r.description).toMatch(/\?$/);
       expect(r.rule.length).toBeGreaterThan(10);
+      expect(r.athena.length, r.name).toBeGreaterThan(10);
     }
+    expect(reports.find((r) => r.name === 'sellers')!.defaults).toEqual({ top_n: 10 });
+    expect(reports.find((r) => r.name === 'unique_visitors')!.defaults).toEqual({});
     expect(reports.find((r) => r.name === 'cart_abandonment')!.tables).toEqual(['summary', 'top_products']);
   });
 
@@ -224,6 +237,10 @@ describe('reports', () => {
     expect(all.map((r) => r.name)).toEqual([
       'brands_needing_marketing',
       'cart_abandonment',
+      'conversion_funnel',
+      'frequent_visitors',
+      'revenue_by_category_brand',
+      'sellers',
       'session_funnel',
       'top_categories',
       'unique_visitors',
@@ -253,9 +270,97 @@ describe('reports', () => {
     await expect(runReport('nope', shop)).rejects.toMatchObject({
       code: 'USAGE',
       message: expect.stringContaining(
-        'brands_needing_marketing, cart_abandonment, session_funnel, top_categories, unique_visitors',
+        'brands_needing_marketing, cart_abandonment, conversion_funnel, frequent_visitors',
       ),
     });
+  });
+
+  it('top_n: a named parameter bound by DuckDB, each file its default; refused where no report takes it', async () => {
+    const hours = async (top?: number) => {
+      const r = await runReport('top_categories', shop, top === undefined ? {} : { params: { top_n: top } });
+      return { r, rows: table(r, 'by_hour').rows.filter((row) => row.hour_utc === 10) };
+    };
+    const byDefault = await hours();
+    expect(byDefault.r.params).toEqual({ top_n: 3 });
+    expect(byDefault.rows).toHaveLength(4); // three by events, one more by purchases
+    expect((await hours(1)).rows.map((row) => row.category)).toEqual(['electronics.smartphone']);
+    expect((await hours(2)).rows.map((row) => row.category)).toEqual([
+      'electronics.smartphone',
+      BIG,
+      'apparel.shoes',
+    ]);
+    await expect(runReport('unique_visitors', shop, { params: { top_n: 5 } })).rejects.toMatchObject({
+      code: 'USAGE',
+      message: 'report unique_visitors takes no parameter top_n',
+    });
+    await expect(runAllReports(shop, { params: { top_m: 5 } })).rejects.toMatchObject({ code: 'USAGE' });
+    await expect(runReport('sellers', shop, { params: { top_n: -1 } })).rejects.toMatchObject({
+      code: 'USAGE',
+    });
+  });
+
+  it('traffic: people (the default) leaves out the flagged users, flagged keeps them alone', async () => {
+    const daily = async (opts: Parameters<typeof runReport>[2]) =>
+      table(await runReport('unique_visitors', shop, opts), 'daily').rows.map((r) => [
+        r.day,
+        r.unique_visitors,
+      ]);
+    expect(await daily({})).toEqual([
+      ['2019-10-01', 4],
+      ['2019-10-02', 4],
+    ]);
+    expect(await daily({ flaggedUsers: [2, 3] })).toEqual([
+      ['2019-10-01', 2],
+      ['2019-10-02', 2],
+    ]);
+    expect(await daily({ flaggedUsers: [2, 3], traffic: 'all' })).toEqual(await daily({}));
+    expect(await daily({ flaggedUsers: [2, 3, 3], traffic: 'flagged' })).toEqual([
+      ['2019-10-01', 2],
+      ['2019-10-02', 2],
+    ]);
+    // nobody flagged: no flagged traffic
+    expect(await daily({ traffic: 'flagged' })).toEqual([]);
+    const r = await runReport('unique_visitors', shop, { flaggedUsers: [2, 3, 3] });
+    expect([r.traffic, r.flaggedUsers]).toEqual(['people', 2]);
+  });
+
+  it('chart-ready JSON: x and series per table, one series per value with by=, kpi without x', async () => {
+    const charts = chartTables([
+      await runReport('unique_visitors', shop),
+      await runReport('top_categories', shop),
+      await runReport('cart_abandonment', shop),
+    ]);
+    expect(charts.find((c) => c.table === 'daily')).toEqual({
+      report: 'unique_visitors',
+      table: 'daily',
+      title: 'Unique visitors per day',
+      kind: 'line',
+      x: { name: 'day', values: ['2019-10-01', '2019-10-02'] },
+      series: [
+        { name: 'unique_visitors', values: [4, 4] },
+        { name: 'sessions', values: [4, 3] },
+      ],
+      truncated: false,
+    });
+    const weekday = charts.find((c) => c.table === 'by_weekday')!;
+    expect(weekday.x).toEqual({ name: 'weekday_name', values: ['Tuesday', 'Wednesday'] });
+    expect(weekday.series).toEqual([
+      { name: 'electronics.smartphone', values: [4, null] },
+      { name: BIG, values: [2, 1] },
+      { name: 'apparel.shoes', values: [1, null] },
+      { name: 'computers.notebook', values: [null, 3] },
+    ]);
+    const summary = charts.find((c) => c.table === 'summary')!;
+    expect([summary.kind, summary.x, summary.series[0]]).toEqual([
+      'kpi',
+      null,
+      { name: 'users_with_cart', values: [3] },
+    ]);
+  });
+
+  it('every @chart of every report names columns of its table', async () => {
+    const all = await runAllReports(shop);
+    for (const r of all) for (const t of r.tables) expect(t.chart, `${r.name}.${t.name}`).toBeDefined();
   });
 
   it('says to run demo or simulate first on an empty lake', async () => {

@@ -1,5 +1,6 @@
-// Insights: every batch report (sql/*.sql on DuckDB over the lake) over a chosen date range, each
-// table as a chart and a table, with CSV download.
+// Insights: every batch report (sql/*.sql on DuckDB over the lake) over a chosen date range and
+// traffic (people only by default: flagged bots left out), each table as a chart and a table, with
+// CSV download. The chart is the one the report's SQL file names (`-- @chart`), served ready to draw.
 import { barChart, timeChart } from './charts.js';
 import { api, card, csvButton, el, fill, table } from './dom.js';
 
@@ -10,6 +11,13 @@ const CHART_ROWS = 40;
 export function mount(root) {
   const from = el('input', { type: 'date', id: 'i-from' });
   const to = el('input', { type: 'date', id: 'i-to' });
+  const traffic = el(
+    'select',
+    { id: 'i-traffic' },
+    el('option', { value: 'people', text: 'People (flagged bots left out)' }),
+    el('option', { value: 'all', text: 'All traffic' }),
+    el('option', { value: 'flagged', text: 'Flagged bots only' }),
+  );
   reportsBox = el('div', { class: 'stack', 'data-testid': 'reports' });
   const form = el(
     'form',
@@ -17,12 +25,13 @@ export function mount(root) {
       class: 'toolbar',
       onsubmit: (e) => {
         e.preventDefault();
-        load(from.value, to.value);
+        load(from.value, to.value, traffic.value);
       },
     },
     el('h1', { text: 'Insights' }),
     el('label', {}, 'From ', from),
     el('label', {}, 'To (inclusive) ', to),
+    el('label', {}, 'Traffic ', traffic),
     el('button', { type: 'submit', text: 'Run reports' }),
   );
   fill(
@@ -37,68 +46,42 @@ export function mount(root) {
 }
 
 export function show() {
-  if (reportsBox.childElementCount === 0) load('', '');
+  if (reportsBox.childElementCount === 0) load('', '', 'people');
 }
 
-const isTime = (v) => typeof v === 'string' && /^\d{4}-\d{2}-\d{2}/.test(v);
-const isMeasure = (c) => !/(_id|^rank|rank$|^hour$|^weekday$|^isodow$)/.test(c);
-
-/**
- * What to draw for a table: over time (two rows or more, dated first column): lines of up to three
- * measures of comparable size; one row: its measures side by side; otherwise: bars of the first
- * measure by the row's label. The table beside it has every column.
- */
-function chartPlan(t) {
-  const rows = t.rows.slice(0, CHART_ROWS);
-  const numeric = t.columns.filter(
-    (c) => rows.length > 0 && rows.every((r) => r[c] === null || typeof r[c] === 'number'),
-  );
-  const label = t.columns.find((c) => !numeric.includes(c)) ?? t.columns[0];
-  const measures = numeric.filter((c) => c !== label && isMeasure(c));
-  if (measures.length === 0) return null;
-  const max = (c) => Math.max(...rows.map((r) => Math.abs(r[c] ?? 0)));
-  const comparable = (cols) => cols.filter((c) => max(c) >= max(cols[0]) / 20 && max(c) <= max(cols[0]) * 20);
-  if (rows.length === 1) {
-    const cols = comparable([...measures].sort((a, b) => max(b) - max(a)));
-    return { kind: 'bars', labels: cols, series: ['value'], values: [cols.map((c) => rows[0][c])] };
-  }
-  if (label === t.columns[0] && rows.every((r) => isTime(r[label]))) {
-    const cols = comparable(measures).slice(0, 3);
-    const at = (v) => Date.parse(v.length === 10 ? `${v}T00:00:00Z` : v) / 1000;
-    return {
-      kind: 'time',
-      series: cols,
-      data: [rows.map((r) => at(r[label])), ...cols.map((c) => rows.map((r) => r[c]))],
-    };
-  }
-  const before = t.columns.slice(0, t.columns.indexOf(label) + 1).filter((c) => !measures.includes(c));
-  return {
-    kind: 'bars',
-    labels: rows.map((r) => before.map((c) => r[c]).join(' · ')),
-    series: [measures[0]],
-    values: [rows.map((r) => r[measures[0]])],
-  };
-}
-
+/** The table's chart as the server made it ({kind, x, series}); text when there is nothing to draw. */
 function chartOf(t) {
-  const plan = chartPlan(t);
-  if (!plan) return el('p', { class: 'muted', text: 'no numeric column to chart' });
+  const c = t.chart;
+  const drawn = c && c.series.some((s) => s.values.some((v) => typeof v === 'number'));
+  if (!drawn)
+    return el('p', {
+      class: 'muted',
+      text: c?.kind === 'table' ? 'no chart for this table' : 'no rows to chart',
+    });
   const box = el('div', { class: 'chart', 'data-testid': 'chart-report' });
-  queueMicrotask(() =>
-    charts.push(
-      plan.kind === 'time'
-        ? timeChart(
-            box,
-            plan.series.map((c) => ({ label: c })),
-            { data: plan.data },
-          )
-        : barChart(box, plan.labels, plan.series, plan.values),
-    ),
-  );
+  const names = c.series.map((s) => s.name);
+  const values = c.series.map((s) => s.values.slice(0, CHART_ROWS));
+  queueMicrotask(() => {
+    // A line through one point shows nothing: one day's figures are drawn as bars, as a kpi.
+    if (c.kind === 'line' && c.x.values.length > 1) {
+      const at = (v) => Date.parse(String(v).length === 10 ? `${v}T00:00:00Z` : v) / 1000;
+      charts.push(
+        timeChart(
+          box,
+          names.map((label) => ({ label })),
+          { data: [c.x.values.slice(0, CHART_ROWS).map(at), ...values] },
+        ),
+      );
+    } else if (c.kind === 'kpi' || c.kind === 'line') {
+      charts.push(barChart(box, names, ['value'], [c.series.map((s) => s.values[0])]));
+    } else {
+      charts.push(barChart(box, c.x.values.slice(0, CHART_ROWS).map(String), names, values));
+    }
+  });
   return box;
 }
 
-async function load(from, to) {
+async function load(from, to, traffic) {
   for (const c of charts.splice(0)) c.destroy();
   fill(reportsBox, el('p', { class: 'muted', role: 'status', text: 'running the reports…' }));
   let list;
@@ -108,7 +91,7 @@ async function load(from, to) {
     fill(reportsBox, el('p', { class: 'error', role: 'alert', text: err.message }));
     return;
   }
-  const q = new URLSearchParams();
+  const q = new URLSearchParams({ traffic });
   if (from) q.set('from', from);
   if (to) q.set('to', new Date(Date.parse(`${to}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10));
   const cards = list.map((r) => {

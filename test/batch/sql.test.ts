@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StorepulseError } from '../../src/core/errors.js';
 import { listLakeFiles } from '../../src/lake/layout.js';
 import { LakeWriter } from '../../src/lake/writer.js';
-import { openSandbox, runReadOnlySql, SQL_DEFAULTS } from '../../src/web/sql.js';
+import { openSandbox, runReadOnlySql, SQL_DEFAULTS } from '../../src/batch/sql.js';
 import { ev } from '../helpers/events.js';
 
 const DAY = 86_400_000;

@@ -1,6 +1,7 @@
 /**
- * The SQL page of the dashboard (and later `storepulse query`): one statement a user typed, run by
- * DuckDB over the lake, read-only by the engine's own settings. See docs/sql-sandbox.md.
+ * Read-only SQL over the lake, for the dashboard's SQL page and `storepulse query`: one statement a
+ * user typed, run by DuckDB over the lake, read-only by the engine's own settings. See
+ * docs/sql-sandbox.md.
  *
  * What holds it in, all decided by DuckDB rather than by reading the SQL text:
  * - the database is opened `READ_ONLY`: nothing in its catalog can be created or changed;
@@ -29,7 +30,8 @@ import {
 import { StorepulseError, errorMessage, ioError } from '../core/errors.js';
 import { eventsSource } from '../lake/catalog.js';
 import { plainRows, sqlString } from '../lake/duckdb.js';
-import { emptyLakeError, type LakeFile, listLakeFiles } from '../lake/layout.js';
+import type { LakeFile } from '../lake/layout.js';
+import { withEventFiles } from '../lake/snapshot.js';
 
 export interface SqlLimits {
   /** Rows kept (default 1000); the rest is not read. */
@@ -133,16 +135,17 @@ export async function runReadOnlySql(lakeDir: string, sql: string, limits?: SqlL
   const started = performance.now();
   const { maxRows, timeoutMs } = checkLimits(limits);
   const dir = path.resolve(lakeDir);
-  // Listed now, not cached: the pipeline keeps adding files while the dashboard runs.
-  const files = await listLakeFiles(dir);
-  if (files.length === 0) throw emptyLakeError(dir);
-  const sandbox = await openSandbox(dir, files);
-  try {
-    const result = await runWithin(sandbox.connection, sql, maxRows, timeoutMs);
-    return { ...result, elapsedMs: Math.round(performance.now() - started) };
-  } finally {
-    await sandbox.close();
-  }
+  // Listed now, not cached: the pipeline keeps adding files while the dashboard runs. A snapshot
+  // (snapshot.ts): a compaction meanwhile is seen before or after, never halfway.
+  return withEventFiles(dir, async (files) => {
+    const sandbox = await openSandbox(dir, files);
+    try {
+      const result = await runWithin(sandbox.connection, sql, maxRows, timeoutMs);
+      return { ...result, elapsedMs: Math.round(performance.now() - started) };
+    } finally {
+      await sandbox.close();
+    }
+  });
 }
 
 function checkLimits(limits: SqlLimits = {}): Required<SqlLimits> {
