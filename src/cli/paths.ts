@@ -18,7 +18,7 @@ function lakeLocation(ctx: Context): LakeLocation {
   return resolveLakeLocation(ctx.config.lake?.location, ctx.dataDir);
 }
 
-/** The lake for a command that writes events into it (process, demo, lake load): a folder or S3. */
+/** The lake for a command that writes events into it (process, lake load): a folder or S3. */
 export async function lakeTarget(ctx: Context): Promise<LakeTarget> {
   const { openLakeTarget } = await import('../lake/storage/open.js');
   const target = await openLakeTarget(lakeLocation(ctx), ctx.dataDir);
