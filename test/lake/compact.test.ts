@@ -196,8 +196,9 @@ describe('lake compact', () => {
     done = true;
     await reader;
     expect(s.compacted).toHaveLength(4);
-    // The reader really ran beside the compaction, and every count it saw was the whole lake.
-    expect(duringCompaction).toBeGreaterThan(3);
+    // The reader ran beside the compaction (how often depends on the machine's load: at least once),
+    // and every count it saw was the whole lake.
+    expect(duringCompaction).toBeGreaterThan(0);
     expect(counts.filter((n) => n !== total)).toEqual([]);
     expect(await count()).toBe(total);
   });
