@@ -42,9 +42,10 @@ export async function withSnapshot<F, T>(
       attempt--;
       continue;
     }
-    const files = await list();
-    if ((await readGeneration(lakeDir)) !== before) continue;
+    // The listing itself can meet a file deleted between readdir and stat: the same retry.
     try {
+      const files = await list();
+      if ((await readGeneration(lakeDir)) !== before) continue;
       return await read(files);
     } catch (err) {
       if (attempt >= ATTEMPTS || (await readGeneration(lakeDir)) === before) throw err;
