@@ -9,6 +9,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { awsUriParams } from '../aws/uri.js';
 import type { StreamsConfig } from '../core/config.js';
 import { StorepulseError } from '../core/errors.js';
 import { sleep } from '../core/sleep.js';
@@ -51,7 +52,7 @@ export function parseStreamUri(uri: string, flag: string, supported = SUPPORTED)
     if ([...params.keys()].length > 0) throw bad('embedded streams take no parameters');
     return { kind: 'embedded', name };
   }
-  if (scheme === 'kinesis') return { kind: 'kinesis', name, ...kinesisParams(params, bad) };
+  if (scheme === 'kinesis') return { kind: 'kinesis', name, ...awsUriParams(params, bad) };
   throw bad(`unknown scheme ${scheme}`);
 }
 
@@ -110,34 +111,6 @@ function dayOf(text: string, end: 'first' | 'last', bad: (why: string) => Storep
     throw bad(`${text} is not a date`);
   }
   return t.toISOString().slice(0, 10);
-}
-
-/** `region` and `endpoint`, checked here so that a typo is a usage error rather than a failed AWS call. */
-function kinesisParams(
-  params: URLSearchParams,
-  bad: (why: string) => StorepulseError,
-): { region?: string; endpoint?: string } {
-  const out: { region?: string; endpoint?: string } = {};
-  for (const [key, value] of params) {
-    if (key === 'region') {
-      if (!/^[a-z0-9-]+$/.test(value)) throw bad(`bad region "${value}"`);
-      out.region = value;
-    } else if (key === 'endpoint') {
-      let endpoint: URL;
-      try {
-        endpoint = new URL(value);
-      } catch {
-        throw bad(`bad endpoint "${value}"`);
-      }
-      if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:') {
-        throw bad(`endpoint "${value}" is not an http(s) URL`);
-      }
-      out.endpoint = value;
-    } else {
-      throw bad(`unknown parameter ${key}`);
-    }
-  }
-  return out;
 }
 
 /** Where the embedded log keeps a stream. */

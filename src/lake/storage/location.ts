@@ -4,6 +4,7 @@
  * is a usage error at start rather than a failed upload an hour into a run.
  */
 import path from 'node:path';
+import { awsUriParams } from '../../aws/uri.js';
 import { StorepulseError } from '../../core/errors.js';
 
 export type LakeLocation =
@@ -59,27 +60,7 @@ export function parseLakeLocation(text: string, what: string): LakeLocation {
       }
     }
   }
-  const out: LakeLocation = { kind: 's3', bucket, prefix };
-  for (const [key, value] of new URLSearchParams(query ?? '')) {
-    if (key === 'region') {
-      if (!/^[a-z0-9-]+$/.test(value)) throw bad(`bad region "${value}"`);
-      out.region = value;
-    } else if (key === 'endpoint') {
-      let url: URL;
-      try {
-        url = new URL(value);
-      } catch {
-        throw bad(`bad endpoint "${value}"`);
-      }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        throw bad(`endpoint "${value}" is not an http(s) URL`);
-      }
-      out.endpoint = value;
-    } else {
-      throw bad(`unknown parameter ${key}`);
-    }
-  }
-  return out;
+  return { kind: 's3', bucket, prefix, ...awsUriParams(new URLSearchParams(query ?? ''), bad) };
 }
 
 /** A data folder's lake when the config names no other: `<dataDir>/lake`. */
