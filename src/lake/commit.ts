@@ -171,6 +171,25 @@ export function maintenanceDir(lakeDir: string): string {
 }
 
 /**
+ * Takes the lake's writer lock (one writer at a time: the lake writer or `lake load`) and finishes
+ * whatever a writer that crashed had committed. `hint` is added to the "locked" error.
+ */
+export async function openWriting(
+  lakeDir: string,
+  storage?: LakeStorage,
+  hint?: string,
+): Promise<WriterLock> {
+  const lock = acquireWriterLock(lakeDir, { what: `the lake at ${storage?.location ?? lakeDir}`, hint });
+  try {
+    await recoverStaging(lakeDir, undefined, storage);
+    return lock;
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+/**
  * Takes the lake's maintenance lock (one maintenance run at a time; the writer may run beside it)
  * and finishes whatever a maintenance run that crashed had committed.
  */

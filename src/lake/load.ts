@@ -25,14 +25,13 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { StorepulseError, errorMessage, ioError } from '../core/errors.js';
 import { REJECT_REASONS, type RejectReason } from '../core/row.js';
-import { acquireWriterLock } from '../fs/lock.js';
 import { CsvEventParser } from '../sources/csv.js';
 import { createDeadLetterFile, defaultDeadLetterPath } from '../sources/deadletter.js';
 import { type OpenedInput, openInput } from '../sources/open.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../sources/options.js';
 import { readEvents } from '../sources/reader.js';
 import type { LakeStorage } from './storage/types.js';
-import { lakeIoError, publishFlush, readLakeProgress, recoverStaging } from './commit.js';
+import { lakeIoError, openWriting, publishFlush, readLakeProgress } from './commit.js';
 import { type DuckDB, openDuckDB, sqlString } from './duckdb.js';
 import {
   PARQUET_COPY_OPTIONS,
@@ -112,11 +111,10 @@ export async function loadFiles(files: readonly string[], opts: LoadOptions): Pr
   } catch (err) {
     throw ioError(`cannot create the lake folder ${lakeDir}`, err);
   }
-  const lock = acquireWriterLock(lakeDir, { what: `the lake at ${lakeDir}`, hint: opts.lockedHint });
+  const lock = await openWriting(lakeDir, opts.storage, opts.lockedHint);
   let db: DuckDB | undefined;
   const runId = newRunId();
   try {
-    await recoverStaging(lakeDir, undefined, opts.storage);
     const threads = opts.threads ?? Math.max(1, Math.min(4, os.availableParallelism()));
     db = await openDuckDB({
       threads: String(threads),

@@ -20,11 +20,11 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { LakeRecord } from './schema.js';
 import { StorepulseError, ioError } from '../core/errors.js';
 import { EventBuffer } from './buffer.js';
-import { type LakeProgress, lakeIoError, publishFlush, readLakeProgress, recoverStaging } from './commit.js';
+import { type LakeProgress, lakeIoError, openWriting, publishFlush, readLakeProgress } from './commit.js';
 import { type DuckDB, openDuckDB, sqlString } from './duckdb.js';
 import { newRunId, PARQUET_COPY_OPTIONS, stagingDir } from './layout.js';
 import type { LakeStorage } from './storage/types.js';
-import { acquireWriterLock, type WriterLock } from '../fs/lock.js';
+import type { WriterLock } from '../fs/lock.js';
 
 export { lakeRowCount } from './catalog.js';
 export { readLakeProgress } from './commit.js';
@@ -145,13 +145,9 @@ export class LakeWriter {
       throw ioError(`cannot create the lake folder ${lakeDir}`, err);
     }
     const { storage } = opts;
-    const lock = acquireWriterLock(lakeDir, {
-      what: `the lake at ${storage?.location ?? lakeDir}`,
-      hint: opts.lockedHint,
-    });
+    const lock = await openWriting(lakeDir, storage, opts.lockedHint);
     let db: DuckDB | undefined;
     try {
-      await recoverStaging(lakeDir, undefined, storage);
       // Insertion order does not matter in the lake; dropping it lets the COPY stream with less memory.
       // The JS thread filling buffers needs a core of its own: DuckDB gets the others (measured on
       // 2 cores: one DuckDB thread costs a fifth less CPU per event than two, at the same rate).
