@@ -276,6 +276,23 @@ export async function readLakeProgress(
   }
 }
 
+/**
+ * Writes positions under `name` outside any commit: for a hint whose loss costs only time (lake
+ * load's `load-seen:` slots), never for what must be published with files (StagedFlush.progress).
+ */
+export async function writeLakeProgress(
+  lakeDir: string,
+  name: string,
+  positions: LakeProgress,
+  storage = localStorage(lakeDir),
+): Promise<void> {
+  try {
+    await storage.writeText(progressKey(name), JSON.stringify(positions));
+  } catch (err) {
+    throw lakeIoError(`writing the progress of ${name}`, err);
+  }
+}
+
 function progressKey(name: string): string {
   return `${PROGRESS_DIR}/${encodeURIComponent(name)}.json`;
 }

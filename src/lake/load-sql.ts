@@ -109,17 +109,21 @@ function readCsvSql(scan: CsvScan): string {
  * writes both; the NULL partition is counted, never published).
  */
 export function loadSelectSql(scan: CsvScan): string {
-  // The dataset's own form first: a match without capture groups runs on RE2's fast DFA.
   const x = f(0);
-  const t = `CASE WHEN regexp_full_match(${x}, '\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2} UTC')
-      THEN {'y': ${x}[1:4], 'mo': ${x}[6:7], 'd': ${x}[9:10], 'h': ${x}[12:13], 'mi': ${x}[15:16],
-            's': ${x}[18:19], 'f': '', 'z': 'UTC'}
-      ELSE regexp_extract(${x}, ${sqlString(TIME_RE)}, ['y', 'mo', 'd', 'h', 'mi', 's', 'f', 'z']) END`;
+  // The dataset's own form by DuckDB's strptime (a match without capture groups runs on RE2's fast
+  // DFA, and strptime rejects what parseEventTime rejects there: a day past the month's end, hour 24,
+  // second 60), except years 0–99, which parseEventTime reads as 1900–1999. Every other row, and a
+  // row of that form strptime refuses, goes through the general parse (EVENT_TIME over TIME_RE).
+  const fast = `CASE WHEN regexp_full_match(${x}, '\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2} UTC')
+      AND ${x}[1:2] <> '00' THEN try_strptime(${x}, '%Y-%m-%d %H:%M:%S UTC') END`;
+  const t = `CASE WHEN ts_fast IS NULL
+      THEN regexp_extract(${x}, ${sqlString(TIME_RE)}, ['y', 'mo', 'd', 'h', 'mi', 's', 'f', 'z']) END`;
   const columns = EVENT_COLUMNS.map((c) => `${LAKE_VALUES[c.name]} AS "${c.name}"`).join(',\n    ');
   return `SELECT ${columns},
     CASE WHEN reason IS NULL THEN CAST(ts AS DATE) END AS event_date
   FROM (SELECT *, ${REASON} AS reason
-    FROM (SELECT *, ${EVENT_TIME} AS ts FROM (SELECT *, ${t} AS t FROM ${readCsvSql(scan)})))`;
+    FROM (SELECT *, coalesce(ts_fast, ${EVENT_TIME}) AS ts
+      FROM (SELECT *, ${t} AS t FROM (SELECT *, ${fast} AS ts_fast FROM ${readCsvSql(scan)}))))`;
 }
 
 /**

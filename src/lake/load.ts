@@ -10,7 +10,7 @@
  * reads the file once more and writes the dead-letter records, with the physical line numbers DuckDB
  * cannot give; its counts must then equal the SQL pass's, reason by reason and in valid rows, or the
  * load fails and publishes nothing (inputs the two read differently: docs/lake-load.md). A clean
- * file is read once (plus the fingerprint's read).
+ * file is read once by DuckDB, and once beside it for the fingerprint.
  *
  * Runs under the lake's writer lock (fs/lock.ts, as LakeWriter takes it): never beside
  * `storepulse process` writing the same lake.
@@ -31,7 +31,7 @@ import { type OpenedInput, openInput } from '../sources/open.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../sources/options.js';
 import { readEvents } from '../sources/reader.js';
 import type { LakeStorage } from './storage/types.js';
-import { lakeIoError, openWriting, publishFlush, readLakeProgress } from './commit.js';
+import { lakeIoError, openWriting, publishFlush, readLakeProgress, writeLakeProgress } from './commit.js';
 import { type DuckDB, openDuckDB, sqlString } from './duckdb.js';
 import {
   PARQUET_COPY_OPTIONS,
@@ -98,6 +98,12 @@ function loadProgressName(fingerprint: string): string {
   return `load:${fingerprint}`;
 }
 
+/** The slot that remembers a file by path, size and mtime: its fingerprint, a hint only. */
+function seenProgressName(file: string, head: Head): string {
+  const key = JSON.stringify([path.resolve(file), head.size, head.mtimeMs]);
+  return `load-seen:${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
+}
+
 const run = promisify(execFile);
 const PROGRESS_POLL_MS = 200;
 
@@ -148,12 +154,11 @@ async function loadFile(db: DuckDB, file: string, ctx: FileContext): Promise<Fil
   const head = await probeHead(file, maxLineBytes);
   const report = (phase: LoadPhase, done: number) =>
     ctx.onProgress?.({ file, phase, done, total: head.size });
-  const fingerprint = await sha256(file, (done) => report('fingerprint', done));
-  const progressName = loadProgressName(fingerprint);
+  const isLoaded = async (fingerprint: string) =>
+    Object.keys(await readLakeProgress(ctx.lakeDir, loadProgressName(fingerprint), ctx.storage)).length > 0;
   const base = {
     file,
     source: head.name,
-    fingerprint,
     inputBytes: head.size,
     rows: 0,
     rejected: 0,
@@ -163,8 +168,26 @@ async function loadFile(db: DuckDB, file: string, ctx: FileContext): Promise<Fil
     files: 0,
     bytes: 0,
   };
-  if (Object.keys(await readLakeProgress(ctx.lakeDir, progressName, ctx.storage)).length > 0) {
-    return { ...base, status: 'already loaded', seconds: (Date.now() - started) / 1000 };
+  const alreadyLoaded = (fingerprint: string): FileLoad => ({
+    ...base,
+    fingerprint,
+    status: 'already loaded',
+    seconds: (Date.now() - started) / 1000,
+  });
+
+  // A file seen before (same path, size and mtime) is hashed first, so loading it again costs one
+  // read; any other is hashed beside the COPY (DuckDB leaves a core to spare on a gzip file), and a
+  // file whose content turns out to be loaded already (renamed, touched) is dropped from staging.
+  const seenName = seenProgressName(file, head);
+  const seen = await readLakeProgress(ctx.lakeDir, seenName, ctx.storage);
+  let hashing: Promise<string>;
+  if (seen.fingerprint) {
+    const fingerprint = await sha256(file, (done) => report('fingerprint', done));
+    if (await isLoaded(fingerprint)) return alreadyLoaded(fingerprint);
+    hashing = Promise.resolve(fingerprint);
+  } else {
+    hashing = sha256(file, () => {});
+    hashing.catch(() => {}); // awaited after the COPY
   }
 
   const { staging } = ctx;
@@ -208,6 +231,18 @@ async function loadFile(db: DuckDB, file: string, ctx: FileContext): Promise<Fil
     await source.close();
   }
 
+  let fingerprint: string;
+  try {
+    fingerprint = await hashing;
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true });
+    throw err;
+  }
+  if (await isLoaded(fingerprint)) {
+    await rm(staging, { recursive: true, force: true });
+    return alreadyLoaded(fingerprint);
+  }
+
   const sqlRejects = await countRejects(db, staging);
   const valid = copied - (sqlRejects.nullPartition ?? 0);
   delete sqlRejects.nullPartition;
@@ -231,14 +266,17 @@ async function loadFile(db: DuckDB, file: string, ctx: FileContext): Promise<Fil
       staging,
       fileName: (n) => `part-${ctx.runId}-${path.basename(staging)}-${n}.parquet`,
       progress: {
-        name: progressName,
+        name: loadProgressName(fingerprint),
         positions: { source: head.name, rows: String(valid), loaded_at: new Date().toISOString() },
       },
     },
     ctx.storage,
   );
+  // A hint whose loss costs only the next load's time (see above): a failure to write it is ignored.
+  await writeLakeProgress(ctx.lakeDir, seenName, { fingerprint }, ctx.storage).catch(() => undefined);
   return {
     ...base,
+    fingerprint,
     status: 'loaded',
     rows: valid,
     rejected,
@@ -256,6 +294,7 @@ interface Head {
   name: string;
   format: OpenedInput['format'];
   size: number;
+  mtimeMs: number;
   skipLines: number;
   crlf: boolean;
 }
@@ -268,7 +307,7 @@ interface Head {
 async function probeHead(file: string, maxLineBytes: number): Promise<Head> {
   const input = await openInput(file);
   try {
-    const size = (await stat(file)).size;
+    const { size, mtimeMs } = await stat(file);
     const parser = new CsvEventParser({ source: input.name, maxLineBytes, batchSize: 1, onReject: () => {} });
     let text = '';
     let crlf: boolean | undefined;
@@ -284,7 +323,14 @@ async function probeHead(file: string, maxLineBytes: number): Promise<Head> {
     }
     if (!parser.headerSettled) parser.end();
     const headerLines = parser.rows === 0 && parser.headerSettled ? parser.lines : 0;
-    return { name: input.name, format: input.format, size, skipLines: headerLines, crlf: crlf ?? false };
+    return {
+      name: input.name,
+      format: input.format,
+      size,
+      mtimeMs,
+      skipLines: headerLines,
+      crlf: crlf ?? false,
+    };
   } finally {
     input.close();
   }

@@ -56,6 +56,9 @@ const CORPUS = [
   row({ t: '2019-10-31 23:59:59.123456789 UTC' }),
   row({ t: '2020-02-29 12:00:00 UTC' }),
   row({ t: '0019-10-01 00:00:00 UTC' }),
+  row({ t: '2000-02-29 23:59:59 UTC' }),
+  row({ t: '1970-01-01 00:00:00 UTC' }),
+  row({ t: '0099-12-31 23:59:59 UTC' }),
   row({ t: '2019-10-01 00:00:00\u00a0UTC' }),
   // ids at their limits, leading zeros
   row({ product: '9007199254740991', user: '0000000000000007' }),
@@ -69,6 +72,13 @@ const CORPUS = [
   // rejects
   row({ t: '2019-02-29 00:00:00 UTC' }),
   row({ t: '2019-10-01 24:00:00 UTC' }),
+  // the dataset's own form, which load-sql.ts reads by strptime: its edges
+  row({ t: '2019-10-01 00:00:60 UTC' }),
+  row({ t: '2019-10-01 00:60:00 UTC' }),
+  row({ t: '2019-13-01 00:00:00 UTC' }),
+  row({ t: '2019-10-00 00:00:00 UTC' }),
+  row({ t: '1900-02-29 00:00:00 UTC' }),
+  row({ t: '0000-02-29 00:00:00 UTC' }),
   row({ t: '2019-10-01 00:00:00' }),
   row({ t: '2019-10-01T00:00:00+24:00' }),
   row({ t: '' }),
