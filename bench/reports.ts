@@ -11,7 +11,11 @@
  *     anti-join, the attackers of the generator's labels file standing in for the alert store.
  *
  *   npm run build && node dist/bench/reports.js [--csv /work/data/month.csv.gz] [--lake DIR]
- *     [--runs 2] [--csv-runs 1] [--labels FILE]
+ *     [--runs 2] [--csv-runs 1] [--labels FILE] [--pairs]
+ *
+ * `--pairs`: only the lake-against-CSV question, report by report in turn (ours on the lake, then
+ * the same SQL on the .csv.gz), so that both sides of each ratio run under the same machine load;
+ * prints the suite's totals and their ratio (target >= 10).
  *
  * Without --lake, a lake is built in a temp folder with plain DuckDB COPY from the CSV into the
  * lake's layout (events/event_date=YYYY-MM-DD/*.parquet, src/lake/schema.ts) and removed at the end.
@@ -32,13 +36,17 @@ interface Opts {
   runs: number;
   csvRuns: number;
   labels?: string;
+  pairs: boolean;
 }
 
 function options(argv: string[]): Opts {
-  const o: Opts = { csv: '/work/data/month.csv.gz', runs: 2, csvRuns: 1 };
+  const o: Opts = { csv: '/work/data/month.csv.gz', runs: 2, csvRuns: 1, pairs: false };
   for (let i = 0; i < argv.length; i += 2) {
     const [k, v] = [argv[i], argv[i + 1]!];
-    if (k === '--csv') o.csv = v;
+    if (k === '--pairs') {
+      o.pairs = true;
+      i--;
+    } else if (k === '--csv') o.csv = v;
     else if (k === '--lake') o.lake = v;
     else if (k === '--runs') o.runs = Number(v);
     else if (k === '--csv-runs') o.csvRuns = Number(v);
@@ -86,17 +94,18 @@ const reports = listReports().map((r) => ({
   ...parseReportFile(r.name, readFileSync(r.file, 'utf8')),
 }));
 
-/** Every report's SQL through plain DuckDB over `events` as `view` defines it: ms per report. */
+/** Every report's SQL (or `only` these) through plain DuckDB over `events` as `view` defines it: ms per report. */
 async function plainSuite(
   view: string,
   setup?: (c: Awaited<ReturnType<typeof plainDb>>) => Promise<void>,
   log?: (line: string) => void,
+  only = reports,
 ) {
   const db = await plainDb();
   await setup?.(db);
   await db.connection.run(`CREATE VIEW events AS ${view}`);
   const ms: Record<string, number> = {};
-  for (const r of reports) {
+  for (const r of only) {
     const t = performance.now();
     for (const q of r.queries) {
       const prepared = await db.connection.prepare(q.sql);
@@ -109,6 +118,27 @@ async function plainSuite(
   }
   db.close();
   return ms;
+}
+
+const csvView = (csv: string) => `SELECT *, CAST(event_time AS DATE) AS event_date FROM ${csvSource(csv)}`;
+
+/** `--pairs`: each report on the lake (ours, all traffic) and then on the .csv.gz, in turn. */
+async function pairs(csv: string, lakeDir: string): Promise<void> {
+  const rows = [['report', 'lake (ours) s', 'csv.gz s', 'csv/lake']];
+  let lakeMs = 0;
+  let csvMs = 0;
+  for (const r of reports) {
+    const t = performance.now();
+    await runReport(r.name, lakeDir, { traffic: 'all', flaggedUsers: [] });
+    const lake = performance.now() - t;
+    const onCsv = (await plainSuite(csvView(csv), undefined, undefined, [r]))[r.name]!;
+    console.log(`  ${r.name}: lake ${s(lake)} s, csv.gz ${s(onCsv)} s`);
+    rows.push([r.name, s(lake), s(onCsv), fmt(onCsv / lake, 1)]);
+    lakeMs += lake;
+    csvMs += onCsv;
+  }
+  rows.push(['SUITE', s(lakeMs), s(csvMs), fmt(csvMs / lakeMs, 1)]);
+  console.log(table(rows));
 }
 
 async function oursSuite(lakeDir: string, flaggedUsers: number[], traffic: 'all' | 'people') {
@@ -141,6 +171,7 @@ async function main(): Promise<void> {
     };
     const flagged = [...new Set(labels.attacks.flatMap((a) => a.user_ids))];
     console.log(`flagged users (the labels' attackers): ${fmt(flagged.length)}`);
+    if (o.pairs) return await pairs(o.csv, lakeDir);
 
     const glob = sqlString(path.join(lakeDir, 'events', '*', '*.parquet'));
     const parquet = `SELECT * FROM read_parquet(${glob}, hive_partitioning = true)`;
@@ -170,8 +201,7 @@ async function main(): Promise<void> {
     }
     const csv: Record<string, number>[] = [];
     for (let i = 0; i < o.csvRuns; i++) {
-      const view = `SELECT *, CAST(event_time AS DATE) AS event_date FROM ${csvSource(o.csv)}`;
-      csv.push(await plainSuite(view, undefined, (line) => console.log(line)));
+      csv.push(await plainSuite(csvView(o.csv), undefined, (line) => console.log(line)));
       console.log(`csv run ${i + 1}: ${s(sum(csv[i]!))} s`);
     }
 
