@@ -59,7 +59,9 @@ async function one(method: string, file: string): Promise<void> {
       rows = l!.rows;
     }
     const ms = Date.now() - started;
-    process.stdout.write(JSON.stringify({ rows, ms, rssMiB: process.resourceUsage().maxRSS / 1024 }));
+    const { userCPUTime, systemCPUTime } = process.resourceUsage();
+    const cpuS = (userCPUTime + systemCPUTime) / 1e6;
+    process.stdout.write(JSON.stringify({ rows, ms, cpuS, rssMiB: process.resourceUsage().maxRSS / 1024 }));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -68,6 +70,8 @@ async function one(method: string, file: string): Promise<void> {
 interface Run {
   rows: number;
   ms: number;
+  /** User + system CPU seconds of the child: steadier than wall time on a shared machine. */
+  cpuS: number;
   rssMiB: number;
 }
 
@@ -87,14 +91,17 @@ async function main(): Promise<void> {
   const i = args.indexOf('--rounds');
   const rounds = i >= 0 ? Number(args[i + 1]) : 2;
   console.log(`lake load vs plain DuckDB COPY: ${file}, ${THREADS} threads, memory_limit ${MEMORY_LIMIT}`);
-  console.log('round | DuckDB s | DuckDB RSS MiB | lake load s | lake load RSS MiB | ratio DuckDB/ours');
+  console.log(
+    'round | DuckDB s (CPU s) | DuckDB RSS MiB | lake load s (CPU s) | lake load RSS MiB | ratio DuckDB/ours (CPU)',
+  );
   for (let r = 1; r <= rounds; r++) {
     const base = measure('duckdb', file);
     const ours = measure('load', file);
     if (ours.rows !== base.rows) console.log(`  rows differ: DuckDB ${base.rows}, lake load ${ours.rows}`);
     console.log(
-      `${r} | ${(base.ms / 1000).toFixed(1)} | ${base.rssMiB.toFixed(0)} | ${(ours.ms / 1000).toFixed(1)} | ` +
-        `${ours.rssMiB.toFixed(0)} | ${(base.ms / ours.ms).toFixed(2)}`,
+      `${r} | ${(base.ms / 1000).toFixed(1)} (${base.cpuS.toFixed(1)}) | ${base.rssMiB.toFixed(0)} | ` +
+        `${(ours.ms / 1000).toFixed(1)} (${ours.cpuS.toFixed(1)}) | ${ours.rssMiB.toFixed(0)} | ` +
+        `${(base.ms / ours.ms).toFixed(2)} (${(base.cpuS / ours.cpuS).toFixed(2)})`,
     );
   }
 }

@@ -41,21 +41,28 @@ const EVENT_TIME = `CASE WHEN t.y <> ''
           ELSE (CASE WHEN t.z[1] = '-' THEN -1 ELSE 1 END) * (t.z[2:3]::INT * 60 + t.z[-2:]::INT) END)
     END`;
 
-const digits = (col: string, max: number) => `regexp_full_match(${col}, '[0-9]{1,${max}}')`;
+/**
+ * True only for 1 to `max` ASCII digits. `IS NOT TRUE` below counts a NULL field (DuckDB's empty
+ * field) as a failed check without a coalesce over every row.
+ */
+const digits = (col: string, max: number) => `regexp_full_match("${col}", '[0-9]{1,${max}}')`;
 
-/** rowToEvent's checks, in its order; NULL for a valid row. `ts` is EVENT_TIME. */
+/**
+ * rowToEvent's checks, in its order; NULL for a valid row. `ts` is EVENT_TIME; `pid` and `uid` are
+ * the ids as BIGINT (at most 16 digits, so the cast never overflows).
+ */
 const REASON = `CASE
     WHEN ts IS NULL THEN CASE
       WHEN (${f(0)} = ${sqlString(CSV_COLUMNS[0])} AND ${f(1)} = ${sqlString(CSV_COLUMNS[1])})
         OR ${f(0)} = ${sqlString(`\uFEFF${CSV_COLUMNS[0]}`)} THEN ${reason('repeated_header')}
       ELSE ${reason('bad_event_time')} END
-    WHEN ${f(1)} NOT IN (${EVENT_TYPES.map(sqlString).join(', ')}) THEN ${reason('bad_event_type')}
-    WHEN NOT ${digits(f(2), ID_MAX_DIGITS)} OR ${f(2)}::BIGINT > ${Number.MAX_SAFE_INTEGER}
+    WHEN ("event_type" IN (${EVENT_TYPES.map(sqlString).join(', ')})) IS NOT TRUE THEN ${reason('bad_event_type')}
+    WHEN ${digits('product_id', ID_MAX_DIGITS)} IS NOT TRUE OR pid > ${Number.MAX_SAFE_INTEGER}
       THEN ${reason('bad_product_id')}
-    WHEN NOT ${digits(f(3), CATEGORY_ID_MAX_DIGITS)} THEN ${reason('bad_category_id')}
-    WHEN length(${f(6)}) > ${PRICE_MAX_CHARS} OR NOT regexp_full_match(${f(6)}, '[0-9]+(\\.[0-9]+)?')
+    WHEN ${digits('category_id', CATEGORY_ID_MAX_DIGITS)} IS NOT TRUE THEN ${reason('bad_category_id')}
+    WHEN length("price") > ${PRICE_MAX_CHARS} OR regexp_full_match("price", '[0-9]+(\\.[0-9]+)?') IS NOT TRUE
       THEN ${reason('bad_price')}
-    WHEN NOT ${digits(f(7), ID_MAX_DIGITS)} OR ${f(7)}::BIGINT > ${Number.MAX_SAFE_INTEGER}
+    WHEN ${digits('user_id', ID_MAX_DIGITS)} IS NOT TRUE OR uid > ${Number.MAX_SAFE_INTEGER}
       THEN ${reason('bad_user_id')}
   END`;
 
@@ -67,12 +74,12 @@ const REASON = `CASE
 const LAKE_VALUES: Record<string, string> = {
   event_time: 'ts',
   event_type: `coalesce(reason, "event_type")`,
-  product_id: 'TRY_CAST("product_id" AS BIGINT)',
+  product_id: 'pid',
   category_id: '"category_id"',
   category_code: '"category_code"',
   brand: '"brand"',
   price: 'TRY_CAST(TRY_CAST("price" AS DOUBLE) AS DECIMAL(12,2))',
-  user_id: 'TRY_CAST("user_id" AS BIGINT)',
+  user_id: 'uid',
   user_session: '"user_session"',
   txn_timestamp: 'NULL::TIMESTAMP',
   stream_shard: 'NULL::VARCHAR',
@@ -109,7 +116,7 @@ function readCsvSql(scan: CsvScan): string {
  * writes both; the NULL partition is counted, never published).
  */
 export function loadSelectSql(scan: CsvScan): string {
-  const x = f(0);
+  const x = '"event_time"';
   // The dataset's own form by DuckDB's strptime (a match without capture groups runs on RE2's fast
   // DFA, and strptime rejects what parseEventTime rejects there: a day past the month's end, hour 24,
   // second 60), except years 0–99, which parseEventTime reads as 1900–1999. Every other row, and a
@@ -117,12 +124,13 @@ export function loadSelectSql(scan: CsvScan): string {
   const fast = `CASE WHEN regexp_full_match(${x}, '\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2} UTC')
       AND ${x}[1:2] <> '00' THEN try_strptime(${x}, '%Y-%m-%d %H:%M:%S UTC') END`;
   const t = `CASE WHEN ts_fast IS NULL
-      THEN regexp_extract(${x}, ${sqlString(TIME_RE)}, ['y', 'mo', 'd', 'h', 'mi', 's', 'f', 'z']) END`;
+      THEN regexp_extract(${f(0)}, ${sqlString(TIME_RE)}, ['y', 'mo', 'd', 'h', 'mi', 's', 'f', 'z']) END`;
   const columns = EVENT_COLUMNS.map((c) => `${LAKE_VALUES[c.name]} AS "${c.name}"`).join(',\n    ');
   return `SELECT ${columns},
     CASE WHEN reason IS NULL THEN CAST(ts AS DATE) END AS event_date
   FROM (SELECT *, ${REASON} AS reason
-    FROM (SELECT *, coalesce(ts_fast, ${EVENT_TIME}) AS ts
+    FROM (SELECT *, coalesce(ts_fast, ${EVENT_TIME}) AS ts,
+        TRY_CAST("product_id" AS BIGINT) AS pid, TRY_CAST("user_id" AS BIGINT) AS uid
       FROM (SELECT *, ${t} AS t FROM (SELECT *, ${fast} AS ts_fast FROM ${readCsvSql(scan)}))))`;
 }
 
