@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -264,6 +264,15 @@ describe('reports', () => {
         'flagged',
       ).rows,
     ).toEqual([]);
+  });
+
+  it('spills into a folder of its own, made where none is (a lake written by another tool), removed after', async () => {
+    // A lake as plain DuckDB writes it: events/ only, no _staging/ (a spill there failed before).
+    const copy = path.join(root, 'copied', 'lake');
+    cpSync(path.join(shop, 'events'), path.join(copy, 'events'), { recursive: true });
+    const runs = await Promise.all([runReport('unique_visitors', copy), runReport('unique_visitors', copy)]);
+    expect(runs[0]).toEqual(runs[1]);
+    expect(readdirSync(path.join(copy, '_staging'))).toEqual([]);
   });
 
   it('names the known reports for an unknown one', async () => {
