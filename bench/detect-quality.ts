@@ -13,8 +13,9 @@ import { parse as parseYaml } from 'yaml';
 import { DEFAULT_CONFIG, type DetectConfig, validateConfig } from '../src/core/config.js';
 import { evaluate, splitSystems } from '../src/core/evaluate.js';
 import { FeatureMeter } from '../src/core/rules/features.js';
+import { ItemFeatureMeter } from '../src/core/rules/item-features.js';
 import { detectGenerated } from '../src/cli/calibrate.js';
-import { ATTACK_PROFILES } from '../src/sources/synthetic/generator.js';
+import { ATTACK_PROFILES, generateLabels } from '../src/sources/synthetic/generator.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -35,18 +36,26 @@ const f = (x: number | null, d = 3) => (x === null ? '-' : String(Number(x.toFix
 for (const seed of seeds) {
   const started = performance.now();
   const meter = new FeatureMeter(detect.rules, detect.timeField);
-  const run = detectGenerated(
-    { events, seed, attacks: [...ATTACK_PROFILES] },
-    [{ ...detect, reference: true }],
-    {
-      each: (batch) => meter.add(batch),
-    },
+  const opts = { events, seed, attacks: [...ATTACK_PROFILES] };
+  const planned = generateLabels(opts);
+  const attackers = new Set(planned.flatMap((l) => l.user_ids));
+  const items = new ItemFeatureMeter(
+    detect.rules,
+    attackers,
+    detect.timeField,
+    planned.map((l) => ({ targets: l.targets, start: Date.parse(l.start), end: Date.parse(l.end) })),
   );
+  const run = detectGenerated(opts, [{ ...detect, reference: true }], {
+    each: (batch) => {
+      meter.add(batch);
+      items.add(batch);
+    },
+  });
   const split = splitSystems(run.alerts[0]!);
   const users = run.population.users;
   const r = evaluate(run.labels, split.storepulse, split.reference, {
     population: run.population,
-    figures: { features: meter.features, figures: meter.figures, users },
+    figures: { features: meter.features, figures: meter.figures, users, items: items.result() },
   });
   const sp = r.systems.storepulse;
   console.log(
@@ -70,6 +79,52 @@ for (const seed of seeds) {
       ].join(' '),
     );
   }
+  console.log(
+    'profile            instances  caught (by item)  recall by intensity band 0-.25/.25-.5/.5-.75/.75-1  beyond humans p99.9 (item figure): caught  gentlest caught / strongest missed intensity  TTD p95 s',
+  );
+  for (const p of sp.profiles) {
+    const i = r.intensity!.find((x) => x.profile === p.profile)!;
+    console.log(
+      [
+        p.profile.padEnd(18),
+        String(p.instances).padStart(9),
+        `${p.instances_caught} (${p.instances_by_item})`.padStart(17),
+        p.bands
+          .map((b) => `${b.caught}/${b.instances}`)
+          .join(' ')
+          .padStart(51),
+        (i.items ? `${i.items.caught_beyond_p999} of ${i.items.beyond_p999}` : '-').padStart(42),
+        (i.items
+          ? `${f(i.items.gentlest_caught_intensity)} / ${f(i.items.strongest_missed_intensity)}`
+          : '-'
+        ).padStart(46),
+        (i.items ? f(i.items.ttd_p95_s, 1) : '-').padStart(10),
+      ].join(' '),
+    );
+  }
+  for (const p of r.intensity!)
+    for (const x of p.items?.figures ?? [])
+      console.log(
+        `  ${p.profile} ${x.rule}: humans p99 / p99.9 / most ${f(x.humans_p99, 1)} / ${f(x.humans_p999, 1)} / ${f(x.humans_most, 1)}; beyond p99.9 caught ${x.caught} of ${x.beyond_p999}; gentlest ${f(x.gentlest, 1)}, gentlest caught ${f(x.gentlest_caught, 1)}`,
+      );
+  console.log(
+    `item alerts: ${sp.items.alerts}, true ${sp.items.true}, collateral ${sp.items.collateral}, false ${sp.items.false}`,
+  );
+  // SHOW_FALSE_ITEM_ALERTS=1: the item alerts that name no target nor touched item of a running attack.
+  if (process.env.SHOW_FALSE_ITEM_ALERTS)
+    for (const a of split.storepulse.filter((x) => x.user_id === null && x.key_type !== 'global')) {
+      const overlapping = run.labels.attacks.filter(
+        (l) =>
+          Date.parse(a.window_start) <= Date.parse(l.end) && Date.parse(a.window_end) >= Date.parse(l.start),
+      );
+      if (
+        overlapping.some((l) =>
+          (l.touched as Record<string, string[]> | undefined)?.[a.key_type]?.includes(a.key),
+        )
+      )
+        continue;
+      console.log(`false item alert: ${a.rule} ${a.key} at ${a.window_end}, count ${a.count}`);
+    }
   const o = sp.overall;
   const ref = r.systems.reference!.overall;
   console.log(

@@ -12,7 +12,13 @@ import { StorepulseError } from '../core/errors.js';
 import type { ClickEvent } from '../core/event.js';
 import type { Alert } from '../core/alert.js';
 import { type EvaluationLabels, type Population, type SystemScore, scoreSystem } from '../core/evaluate.js';
-import { type Calibration, calibrate, DEFAULT_FP_BUDGET } from '../core/rules/calibrate.js';
+import {
+  type Calibration,
+  calibrate,
+  calibrateItems,
+  DEFAULT_FP_BUDGET,
+  type ItemCalibration,
+} from '../core/rules/calibrate.js';
 import { Detector } from '../core/rules/detector.js';
 import type { RuleSpec } from '../core/rules/spec.js';
 import { isoUtc } from '../core/time.js';
@@ -126,7 +132,12 @@ const fmt = (v: number | null) =>
   v === null ? '-' : Number.isFinite(v) ? String(Number(v.toFixed(3))) : 'none';
 const pct = (n: number, of: number) => `${n} (${of > 0 ? ((100 * n) / of).toFixed(3) : '-'} %)`;
 
-function formatCalibration(c: Calibration, file: string, out: string, check: CostCheck | null): string {
+function formatCalibration(
+  c: Calibration & { items: ItemCalibration[] },
+  file: string,
+  out: string,
+  check: CostCheck | null,
+): string {
   const lines = [
     `calibrated on ${c.humans.toLocaleString('en-US')} human users of ${file}; budget ${(100 * c.budget).toFixed(3)} % ` +
       `of them (${Math.floor(c.budget * c.humans)} users), each rule up to ${c.per_rule_allowance}`,
@@ -145,6 +156,22 @@ function formatCalibration(c: Calibration, file: string, out: string, check: Cos
     ),
     `humans flagged by any of these rules: ${pct(c.union.before, c.humans)} -> ${pct(c.union.after, c.humans)}`,
   ];
+  if (c.items.length > 0)
+    lines.push(
+      '',
+      'key-surge floors (minEvents) from the per-key figures of the human traffic, the same budget as a share of keys:',
+      formatTable(
+        c.items.map((r) => ({
+          rule: r.feature.rule,
+          'keys with human traffic': r.keys,
+          'humans p99': fmt(r.p99),
+          'p99.9': fmt(r.p999),
+          most: fmt(r.most),
+          minEvents: `${r.before.minEvents} -> ${r.after.minEvents}`,
+          'keys flagged': `${r.before.keys_flagged} -> ${r.after.keys_flagged}`,
+        })),
+      ),
+    );
   if (c.rules.some((r) => r.capped))
     lines.push(
       'capped: the rule cannot go higher (a rule sees the last 31 events of a key); its figure does not ' +
@@ -213,10 +240,17 @@ export function register(program: Command): void {
       const attackers = new Set(labelsPath ? readLabels(labelsPath).attacks.flatMap((l) => l.user_ids) : []);
 
       const rules = ctx.config.detect.rules;
-      const scan = await scanDataFile(file, ctx, { reference: false, figures: ctx.config.detect });
+      const scan = await scanDataFile(file, ctx, {
+        reference: false,
+        figures: ctx.config.detect,
+        attackers,
+      });
       const humans = [...scan.population.users].filter((u) => !attackers.has(u));
       if (humans.length === 0) throw new StorepulseError('INPUT', `${file} has no users to calibrate on`);
-      const c = calibrate(rules, scan.figures!, humans, budget);
+      const keyed = calibrate(rules, scan.figures!, humans, budget);
+      // Key-surge floors from the humans' per-key figures, the same budget as a share of keys.
+      const { items, calibrated } = calibrateItems(keyed.calibrated, scan.items!, budget);
+      const c: Calibration & { items: ItemCalibration[] } = { ...keyed, calibrated, items };
       const check = checkEvents > 0 ? costCheck(ctx, rules, c.calibrated, checkEvents, seed) : null;
 
       const header =

@@ -21,6 +21,7 @@ import {
   type TargetCheck,
 } from '../core/evaluate.js';
 import { FeatureMeter } from '../core/rules/features.js';
+import { type ItemFigures, ItemFeatureMeter, type Watched } from '../core/rules/item-features.js';
 import { REFERENCE_RULE, ReferenceRule } from '../core/rules/reference.js';
 import { readEvents } from '../sources/reader.js';
 import { type Context, contextOf } from './context.js';
@@ -129,6 +130,8 @@ export interface DataScan {
   reference: ScoredAlert[] | null;
   /** Every keyed rule's figure per user (with `figures` asked for), for the intensity bands. */
   figures: Figures | null;
+  /** The key-surge rules' figures per product, category and brand (with `figures`). */
+  items: ItemFigures | null;
 }
 
 /**
@@ -140,10 +143,24 @@ export interface DataScan {
 export async function scanDataFile(
   file: string,
   ctx: Context,
-  opts: { reference: boolean; figures?: DetectConfig },
+  opts: {
+    reference: boolean;
+    figures?: DetectConfig;
+    /** Known attackers, kept out of the humans' per-key figures, and the instances whose targets are watched. */
+    attackers?: ReadonlySet<number>;
+    watched?: readonly Watched[];
+  },
 ): Promise<DataScan> {
   const rule = opts.reference ? new ReferenceRule(DEFAULT_CONFIG.detect) : null;
   const meter = opts.figures ? new FeatureMeter(opts.figures.rules, opts.figures.timeField) : null;
+  const itemMeter = opts.figures
+    ? new ItemFeatureMeter(
+        opts.figures.rules,
+        opts.attackers ?? new Set(),
+        opts.figures.timeField,
+        opts.watched,
+      )
+    : null;
   const users = new Set<number>();
   const alerts: ScoredAlert[] = [];
   const batches = readEvents(file, { maxLineBytes: ctx.config.maxLineBytes });
@@ -159,6 +176,7 @@ export async function scanDataFile(
   for await (const batch of batches) {
     for (const e of batch) users.add(e.user_id);
     meter?.add(batch);
+    itemMeter?.add(batch);
     if (rule) {
       newest = Math.max(newest, rule.add(batch));
       for (const a of rule.advance(newest - rule.latenessMs)) alerts.push(a);
@@ -174,6 +192,7 @@ export async function scanDataFile(
     population: { source: file, users },
     reference: rule ? alerts : null,
     figures: meter ? { features: meter.features, figures: meter.figures, users } : null,
+    items: itemMeter ? itemMeter.result() : null,
   };
 }
 
@@ -234,6 +253,12 @@ export function register(program: Command): void {
         scan = await scanDataFile(data, ctx, {
           reference: split.reference.length === 0,
           figures: ctx.config.detect,
+          attackers: new Set(labels.attacks.flatMap((l) => l.user_ids)),
+          watched: labels.attacks.map((l) => ({
+            targets: l.targets,
+            start: Date.parse(l.start),
+            end: Date.parse(l.end),
+          })),
         });
         noteAbsentAttackers(labels, scan, flags.labels, ctx);
       }
@@ -257,7 +282,7 @@ export function register(program: Command): void {
         rejected_alert_records: rejected,
         ...evaluate(labels, split.storepulse, reference, {
           population: scan?.population,
-          figures: scan?.figures ?? undefined,
+          figures: scan?.figures ? { ...scan.figures, items: scan.items ?? undefined } : undefined,
         }),
       };
       process.stdout.write(flags.json ? formatJson(report) : formatReport(report));
@@ -294,6 +319,21 @@ function sideBySide(sp: SystemScore, ref: SystemScore | null): Record<string, st
     'ddos bursts hit by a global alert',
     (s) => `${s.global.ddos_instances_hit} of ${s.global.ddos_instances}`,
   );
+  add(
+    'item alerts: true / collateral / false',
+    (s) => `${s.items.true} / ${s.items.collateral} / ${s.items.false}`,
+  );
+  sp.profiles.forEach((p, i) => {
+    const of = (s: SystemScore) => s.profiles[i]!;
+    add(
+      `${p.profile}: instances caught (by an item alert); by intensity band`,
+      (s) =>
+        `${of(s).instances_caught} of ${of(s).instances} (${of(s).instances_by_item}); ` +
+        of(s)
+          .bands.map((b) => `${b.band}: ${b.caught}/${b.instances}`)
+          .join(', '),
+    );
+  });
   add('alerts (deduplicated)', (s) => String(s.alerts));
   return rows;
 }
@@ -353,6 +393,32 @@ function formatIntensity(rows: readonly ProfileIntensity[]): string {
         'reference only (of them indistinguishable)': `${p.reference_only} (${p.reference_only_indistinguishable})`,
       })),
     ),
+    ...(rows.some((p) => p.items)
+      ? [
+          "aimed at items: each instance by its targets' figure against the humans' per-key figures (p99 / p99.9 / most over the keys with human traffic)",
+          formatTable(
+            rows.flatMap((p) =>
+              (p.items?.figures ?? []).map((f) => ({
+                profile: p.profile,
+                rule: f.rule,
+                'humans p99 / p99.9 / most': `${v(f.humans_p99)} / ${v(f.humans_p999)} / ${v(f.humans_most)}`,
+                'beyond p99.9: caught': `${f.caught} of ${f.beyond_p999}`,
+                'gentlest / caught': `${v(f.gentlest)} / ${v(f.gentlest_caught)}`,
+              })),
+            ),
+          ),
+          formatTable(
+            rows
+              .filter((p) => p.items)
+              .map((p) => ({
+                profile: p.profile,
+                'instances beyond p99.9: caught': `${p.items!.caught_beyond_p999} of ${p.items!.beyond_p999}`,
+                'within p99.9 (indistinguishable)': p.items!.indistinguishable,
+                'gentlest caught / strongest missed intensity': `${v(p.items!.gentlest_caught_intensity)} / ${v(p.items!.strongest_missed_intensity)}`,
+              })),
+          ),
+        ]
+      : []),
   ].join('\n');
 }
 

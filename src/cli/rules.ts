@@ -27,11 +27,13 @@ function row(r: RuleSpec): Row {
       ? `${r.threshold} gaps, mean <= ${r.windowSeconds} s`
       : r.type === 'traffic-spike'
         ? `${r.windowSeconds} s vs ${r.baselineSeconds} s baseline`
-        : `${r.windowSeconds} s sliding`;
+        : r.type === 'key-surge'
+          ? `${r.events.join('+')} ~${r.windowSeconds} s vs ${r.baselineSeconds} s baseline`
+          : `${r.windowSeconds} s sliding`;
   const threshold =
     r.type === 'regular-timing'
       ? `variation <= ${r.maxVariation}`
-      : r.type === 'traffic-spike'
+      : r.type === 'traffic-spike' || r.type === 'key-surge'
         ? `> max(${r.threshold}x baseline, baseline + ${r.zScore} sd, ${r.minEvents})`
         : `> ${r.threshold}`;
   const high = 'highThreshold' in r && r.highThreshold !== undefined ? `, high >= ${r.highThreshold}` : '';

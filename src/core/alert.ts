@@ -2,7 +2,17 @@
 import { createHash } from 'node:crypto';
 
 export type Severity = 'low' | 'medium' | 'high';
-export type KeyType = 'user' | 'session' | 'global';
+/**
+ * What an alert is about: a user or session (keyed rules), all traffic (spikes), or one product,
+ * category (its `category_id`) or brand that traffic converges on (key-surge rules: skewing, floods
+ * aimed at one item, distributed hoarding).
+ */
+export type KeyType = 'user' | 'session' | 'global' | 'product' | 'category' | 'brand';
+/** Every key type, for validating input (API, alert records). */
+export const KEY_TYPES: readonly KeyType[] = ['user', 'session', 'global', 'product', 'category', 'brand'];
+/** The key types a key-surge rule counts on: where many users' traffic meets. */
+export const ITEM_KEY_TYPES = ['product', 'category', 'brand'] as const;
+export type ItemKeyType = (typeof ITEM_KEY_TYPES)[number];
 
 export interface Alert {
   /** Deterministic: hash of rule, key type, key and window start, so a replay writes the same id. */

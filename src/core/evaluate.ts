@@ -3,9 +3,10 @@
  * time to detect, per attack profile, per rule and overall, for one set of alerts (a "system").
  * Pure: labels and alerts in, a report out (docs/evaluate.md defines every figure).
  */
-import type { Alert, KeyType } from './alert.js';
+import { type Alert, ITEM_KEY_TYPES, KEY_TYPES, type KeyType } from './alert.js';
 import { beyond, distributionsOver, type Feature, noFigure } from './rules/features.js';
 import { nearestRank } from './percentile.js';
+import { type ItemFigures, itemQuantile } from './rules/item-features.js';
 import { REFERENCE_RULE } from './rules/reference.js';
 
 /** One labelled attack instance, as `storepulse generate` writes it (extra fields are ignored). */
@@ -19,6 +20,12 @@ export interface LabelledAttack {
   start: string;
   end: string;
   events?: number;
+  /** 0–1: how hard the instance pushed (generator labels); instances are banded by it. */
+  intensity?: number;
+  /** Items the instance converges on: a product/category/brand alert naming one while it runs is a hit. */
+  targets?: { key_type: string; key: string }[];
+  /** Items the instance's events reached (per key type): an item alert on one of them is collateral. */
+  touched?: Partial<Record<string, string[]>>;
 }
 
 export interface EvaluationLabels {
@@ -87,6 +94,49 @@ export interface ProfileScore {
   /** The profile's attacker user ids that were flagged, and each one's time to detect (s). */
   detected_users: number[];
   ttd_by_user: Record<number, number>;
+  /**
+   * Instances caught: any of their users flagged or one of their targets named by an item alert while
+   * they ran; per intensity band (labels with `intensity`). `by_item`: caught by an item alert.
+   */
+  instances_caught: number;
+  instances_by_item: number;
+  bands: IntensityBand[];
+  /** Per instance (label order): caught, and time to detect (s) of the earliest alert that caught it. */
+  instance_ttd_s: (number | null)[];
+}
+
+/** Instances of a profile within an intensity band [from, to) (the last band includes 1). */
+export interface IntensityBand {
+  band: string;
+  instances: number;
+  caught: number;
+  recall: number | null;
+}
+
+const BANDS: readonly [number, number][] = [
+  [0, 0.25],
+  [0.25, 0.5],
+  [0.5, 0.75],
+  [0.75, 1],
+];
+
+function bandsOf(instances: readonly LabelledAttack[], caught: readonly boolean[]): IntensityBand[] {
+  if (!instances.every((l) => typeof l.intensity === 'number')) return [];
+  return BANDS.map(([from, to], b) => {
+    const inBand = instances
+      .map((l, i) => ({ l, i }))
+      .filter(
+        ({ l }) =>
+          l.intensity! >= from && (l.intensity! < to || (b === BANDS.length - 1 && l.intensity! <= to)),
+      );
+    const hit = inBand.filter(({ i }) => caught[i]).length;
+    return {
+      band: `${from}-${to}`,
+      instances: inBand.length,
+      caught: hit,
+      recall: ratio(hit, inBand.length),
+    };
+  });
 }
 
 export interface RuleScore {
@@ -117,6 +167,13 @@ export interface SystemScore {
   };
   rules: RuleScore[];
   global: { alerts: number; true: number; false: number; ddos_instances: number; ddos_instances_hit: number };
+  /**
+   * Product, category and brand alerts: true when they name a target of an instance they overlap in
+   * time; `collateral` when they name no target but an item that the events of an instance they
+   * overlap reached (a flooded category's products and brands, the popular products of a DDoS);
+   * else false.
+   */
+  items: { alerts: number; true: number; collateral: number; false: number };
   /** Alerts (deduplicated) on users outside the population, and those users; not in any other figure. */
   left_out: { alerts: number; users: number };
   /** Session alerts without user_id whose session is in no label: each counts as one flagged human. */
@@ -162,7 +219,6 @@ export function splitSystems<T extends { rule: string }>(
   };
 }
 
-const KEY_TYPES: readonly string[] = ['user', 'session', 'global'];
 const isText = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 
 /**
@@ -175,7 +231,8 @@ export function parseAlertRecord(value: unknown): ScoredAlert | string {
   for (const f of ['id', 'rule', 'key_type', 'window_start', 'window_end'] as const) {
     if (!isText(r[f])) return `missing ${f}`;
   }
-  if (!KEY_TYPES.includes(r.key_type as string)) return `unknown key_type ${JSON.stringify(r.key_type)}`;
+  if (!(KEY_TYPES as readonly string[]).includes(r.key_type as string))
+    return `unknown key_type ${JSON.stringify(r.key_type)}`;
   let userId: number | null = null;
   if (r.user_id !== null && r.user_id !== undefined) {
     userId = typeof r.user_id === 'string' ? Number(r.user_id) : (r.user_id as number);
@@ -217,9 +274,11 @@ function sessionOwners(labels: EvaluationLabels): Map<string, number> {
   return owners;
 }
 
-/** The user an alert flags, a `session:<id>` stand-in for an unlabelled session, or null (global). */
+const isItem = (t: string) => (ITEM_KEY_TYPES as readonly string[]).includes(t);
+
+/** The user an alert flags, a `session:<id>` stand-in for an unlabelled session, or null (global, items). */
 function flaggedKey(a: ScoredAlert, owners: Map<string, number>): number | string | null {
-  if (a.key_type === 'global') return null;
+  if (a.key_type === 'global' || isItem(a.key_type)) return null;
   if (a.user_id !== null) return a.user_id;
   if (a.key_type === 'user') {
     const n = Number(a.key);
@@ -271,12 +330,41 @@ export function scoreSystem(
   const rules = new Map<string, { alerts: number; keys: Set<number | string> }>();
   const global = { alerts: 0, true: 0, false: 0, ddos_instances: bursts.length, ddos_instances_hit: 0 };
   const hit = new Set<number>();
+  const items = { alerts: 0, true: 0, collateral: 0, false: 0 };
+  const touched = labels.attacks.map((l) => {
+    const m = new Map<string, Set<string>>();
+    for (const [type, keys] of Object.entries(l.touched ?? {})) m.set(type, new Set(keys));
+    return m;
+  });
+  const touchedBy = (type: string, key: string, ws: number, we: number) =>
+    labels.attacks.some(
+      (l, i) => ws <= ms(l.end) && we >= ms(l.start) && touched[i]!.get(type)?.has(key) === true,
+    );
+  /** Instance index (in labels.attacks) → earliest item alert naming its target while it ran. */
+  const instanceHit = new Map<number, number>();
   let unattributed = 0;
   const unattributedKeys = new Set<string>();
   for (const { a, key } of alerts) {
     let r = rules.get(a.rule);
     if (!r) rules.set(a.rule, (r = { alerts: 0, keys: new Set() }));
     r.alerts++;
+    if (key === null && isItem(a.key_type)) {
+      items.alerts++;
+      const [ws, we] = [ms(a.window_start), ms(a.window_end)];
+      let named = false;
+      labels.attacks.forEach((l, i) => {
+        if (!l.targets?.some((x) => x.key_type === a.key_type && x.key === a.key)) return;
+        if (ws > ms(l.end) || we < ms(l.start)) return;
+        named = true;
+        const d = ms(a.detected_event_time);
+        const before = instanceHit.get(i);
+        if (before === undefined || d < before) instanceHit.set(i, d);
+      });
+      if (named) items.true++;
+      else if (touchedBy(a.key_type, a.key, ws, we)) items.collateral++;
+      else items.false++;
+      continue;
+    }
     if (key === null) {
       global.alerts++;
       const [ws, we] = [ms(a.window_start), ms(a.window_end)];
@@ -324,6 +412,15 @@ export function scoreSystem(
     const ruleSet = new Set(detected.flatMap((u) => [...flagged.get(u)!.rules]));
     const ttd = detected.map(ttdOf);
     const humans = humansFlaggedBy(ruleSet);
+    // Instances: caught by an item alert on a target, or by flagging any of their users.
+    const indexed = labels.attacks.map((l, i) => ({ l, i })).filter(({ l }) => l.profile === profile);
+    const instanceTtd = indexed.map(({ l, i }) => {
+      const times = l.user_ids.filter((u) => flagged.has(u)).map((u) => flagged.get(u)!.detected);
+      const byItem = instanceHit.get(i);
+      if (byItem !== undefined) times.push(byItem);
+      return times.length === 0 ? null : Math.max(0, (Math.min(...times) - ms(l.start)) / 1000);
+    });
+    const caughtInstances = instanceTtd.map((x) => x !== null);
     return {
       profile,
       instances: instances.length,
@@ -336,6 +433,13 @@ export function scoreSystem(
       rules: [...ruleSet].sort(),
       detected_users: detected,
       ttd_by_user: Object.fromEntries(detected.map((u, i) => [u, ttd[i]!])),
+      instances_caught: caughtInstances.filter(Boolean).length,
+      instances_by_item: indexed.filter(({ i }) => instanceHit.has(i)).length,
+      bands: bandsOf(
+        indexed.map(({ l }) => l),
+        caughtInstances,
+      ),
+      instance_ttd_s: instanceTtd,
     };
   });
 
@@ -373,6 +477,7 @@ export function scoreSystem(
       })
       .sort((a, b) => a.rule.localeCompare(b.rule)),
     global,
+    items,
     left_out: { alerts: leftOutAlerts, users: leftOutUsers.size },
     unattributed_session_alerts: unattributed,
   };
@@ -407,6 +512,10 @@ export function checkTargets(
     ...(perProfile ? s.profiles.map((p) => atLeast(`recall ${p.profile}`, p.recall, t.recall)) : []),
     atLeast('precision', s.overall.precision, t.precision),
     atMost('human false-positive rate', s.overall.human_fp_rate, t.humanFpRate),
+    // Item alerts flag nobody: their precision is their own (true / named or not, DDoS aside).
+    ...(s.items.true + s.items.false > 0
+      ? [atLeast('precision of item alerts', ratio(s.items.true, s.items.true + s.items.false), t.precision)]
+      : []),
     ...(perProfile ? s.profiles : []).map((p) =>
       atMost(
         `time-to-detect p95 (s) ${p.profile}`,
@@ -423,6 +532,39 @@ export interface Figures {
   figures: ReadonlyMap<number, Float64Array>;
   /** The data set's users (labelled attackers are taken out for the human distributions). */
   users: Iterable<number>;
+  /** The key-surge rules' figures per product, category and brand (item-features.ts), watching labels.attacks in order. */
+  items?: ItemFigures;
+}
+
+/** One item rule's figure for a profile's instances against the humans' per-key distribution. */
+export interface ItemFigureBand {
+  rule: string;
+  figure: string;
+  /** Over the keys with human traffic. */
+  humans_p99: number | null;
+  humans_p999: number | null;
+  humans_most: number | null;
+  /** Instances whose target went beyond the humans' p99.9, and how many of them were caught. */
+  beyond_p999: number;
+  caught: number;
+  gentlest: number | null;
+  gentlest_caught: number | null;
+}
+
+/** A profile aimed at items, judged per instance by its targets' figures. */
+export interface ItemIntensity {
+  instances: number;
+  figures: ItemFigureBand[];
+  beyond_p999: number;
+  caught_beyond_p999: number;
+  recall_beyond_p999: number | null;
+  /** Instances within the humans' p99.9 on every item rule of their targets' key types. */
+  indistinguishable: number;
+  /** Intensity of the gentlest instance caught, and of the strongest one missed. */
+  gentlest_caught_intensity: number | null;
+  strongest_missed_intensity: number | null;
+  /** Time to detect (p95, s) of the caught instances beyond p99.9. */
+  ttd_p95_s: number | null;
 }
 
 /** One figure of a profile against the humans'. */
@@ -463,6 +605,64 @@ export interface ProfileIntensity {
    */
   burst: { caught: number; ttd_p95_s: number | null };
   slow: { caught: number; ttd_p95_s: number | null };
+  /** For profiles whose labels name targets (and item figures were measured): per instance. */
+  items: ItemIntensity | null;
+}
+
+function itemIntensity(labels: EvaluationLabels, p: ProfileScore, items: ItemFigures): ItemIntensity | null {
+  const indexed = labels.attacks.map((l, i) => ({ l, i })).filter(({ l }) => l.profile === p.profile);
+  const instances = indexed.map(({ l }) => l);
+  if (instances.length === 0 || !instances.every((l) => (l.targets?.length ?? 0) > 0)) return null;
+  const types = new Set(instances.flatMap((l) => l.targets!.map((x) => x.key_type)));
+  const ks = items.features.map((_, k) => k).filter((k) => types.has(items.features[k]!.key));
+  if (ks.length === 0) return null;
+  const p999 = ks.map((k) => itemQuantile(items.humans[k]!, 0.999));
+  const figureOf = (i: number, k: number) => items.watched[k]![indexed[i]!.i] ?? 0;
+  const aims = (i: number, k: number) =>
+    instances[i]!.targets!.some((x) => x.key_type === items.features[k]!.key);
+  const caught = p.instance_ttd_s.map((x) => x !== null);
+  const past = (i: number, j: number) => p999[j] !== null && figureOf(i, ks[j]!) > p999[j]!;
+  const idx = instances.map((_, i) => i);
+  const strong = idx.filter((i) => ks.some((_, j) => past(i, j)));
+  const caughtStrong = strong.filter((i) => caught[i]);
+  const intensity = (i: number) => instances[i]!.intensity ?? null;
+  const caughtIntensities = idx
+    .filter((i) => caught[i])
+    .map(intensity)
+    .filter((x) => x !== null);
+  const missedIntensities = idx
+    .filter((i) => !caught[i])
+    .map(intensity)
+    .filter((x) => x !== null);
+  const min = (xs: number[]) => (xs.length === 0 ? null : Math.min(...xs));
+  const max = (xs: number[]) => (xs.length === 0 ? null : Math.max(...xs));
+  return {
+    instances: instances.length,
+    figures: ks.map((k, j) => {
+      const over = idx.filter((i) => past(i, j));
+      return {
+        rule: items.features[k]!.rule,
+        figure: items.features[k]!.figure,
+        humans_p99: itemQuantile(items.humans[k]!, 0.99),
+        humans_p999: p999[j]!,
+        humans_most: itemQuantile(items.humans[k]!, 1),
+        beyond_p999: over.length,
+        caught: over.filter((i) => caught[i]).length,
+        gentlest: min(idx.filter((i) => aims(i, k)).map((i) => figureOf(i, k))),
+        gentlest_caught: min(idx.filter((i) => caught[i] && aims(i, k)).map((i) => figureOf(i, k))),
+      };
+    }),
+    beyond_p999: strong.length,
+    caught_beyond_p999: caughtStrong.length,
+    recall_beyond_p999: ratio(caughtStrong.length, strong.length),
+    indistinguishable: instances.length - strong.length,
+    gentlest_caught_intensity: min(caughtIntensities),
+    strongest_missed_intensity: max(missedIntensities),
+    ttd_p95_s: percentile(
+      caughtStrong.map((i) => p.instance_ttd_s[i]!),
+      0.95,
+    ),
+  };
 }
 
 /** Per profile: its attackers' figures against the humans' distributions, recall by band, the reference's extra catches. */
@@ -532,6 +732,7 @@ export function intensities(
       reference_only_indistinguishable: refOnly.filter(weak).length,
       burst: ttd(true),
       slow: ttd(false),
+      items: f.items ? itemIntensity(labels, p, f.items) : null,
     };
   });
 }
@@ -551,6 +752,22 @@ function checkIntensity(rows: readonly ProfileIntensity[], t: Targets = TARGETS)
     pass: x.caught === 0 || (x.ttd_p95_s !== null && x.ttd_p95_s <= limit),
   });
   return rows.flatMap((r): TargetCheck[] => [
+    ...(r.items
+      ? [
+          {
+            target: `recall beyond humans' p99.9 ${r.profile}, instances by item`,
+            value: r.items.recall_beyond_p999,
+            op: '>=' as const,
+            limit: t.recall,
+            pass: r.items.recall_beyond_p999 === null || r.items.recall_beyond_p999 >= t.recall,
+          },
+          ttd(
+            `time-to-detect p95 (s) ${r.profile}, instances by item`,
+            { caught: r.items.caught_beyond_p999, ttd_p95_s: r.items.ttd_p95_s },
+            t.slowTtdP95Seconds,
+          ),
+        ]
+      : []),
     ttd(`time-to-detect p95 (s) ${r.profile}, bursts`, r.burst, t.ttdP95Seconds),
     ttd(`time-to-detect p95 (s) ${r.profile}, slow`, r.slow, t.slowTtdP95Seconds),
     {

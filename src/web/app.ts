@@ -6,7 +6,7 @@
 import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { chartTables, listReports, runReport } from '../batch/reports.js';
-import type { KeyType, Severity } from '../core/alert.js';
+import { KEY_TYPES, type KeyType, type Severity } from '../core/alert.js';
 import { StorepulseError, errorMessage } from '../core/errors.js';
 import { type JourneyQuery, queryJourney, TRAFFIC, type Traffic } from '../core/journey/query.js';
 import { sleep } from '../core/sleep.js';
@@ -33,7 +33,6 @@ export interface AppOptions {
 
 const HEALTH_EVERY_MS = 2000;
 const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high'];
-const KEY_TYPES: readonly KeyType[] = ['user', 'session', 'global'];
 
 /** A request the client got wrong: 400 with the reason. */
 const bad = (message: string) => new StorepulseError('USAGE', message);
@@ -153,6 +152,11 @@ export function createApp(o: AppOptions): Hono {
     }
     const rule = c.req.query('rule');
     if (rule) q.rule = rule;
+    const keyType = c.req.query('keyType');
+    if (keyType) {
+      if (!KEY_TYPES.includes(keyType as KeyType)) throw bad(`keyType takes ${KEY_TYPES.join(', ')}`);
+      q.keyType = keyType as KeyType;
+    }
     const user = c.req.query('user');
     if (user) {
       if (!/^\d{1,15}$/.test(user)) throw bad('user takes a user_id (digits)');

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { validateConfig } from '../../src/core/config.js';
+import { ATTACK_PROFILES } from '../../src/sources/synthetic/generator.js';
 import { storepulse } from '../helpers/cli.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'storepulse-cli-calibrate-'));
@@ -47,6 +48,11 @@ describe('storepulse calibrate', () => {
       labels: string | null;
       union: { after: number };
       rules: { feature: { rule: string }; after: { threshold: number } }[];
+      items: {
+        feature: { rule: string };
+        keys: number;
+        after: { minEvents: number; keys_flagged: number };
+      }[];
       check: {
         before: { profiles: { profile: string }[] };
         after: { profiles: { recall: number | null }[] };
@@ -54,12 +60,18 @@ describe('storepulse calibrate', () => {
     };
     expect(c.labels).toBe(`${data}.labels.json`);
     expect(c.union.after).toBeLessThanOrEqual(Math.floor(0.001 * c.humans));
-    expect(c.check.before.profiles.map((p) => p.profile)).toEqual([
-      'ddos-burst',
-      'scraper',
-      'cart-bot',
-      'low-and-slow',
+    expect(c.check.before.profiles.map((p) => p.profile)).toEqual([...ATTACK_PROFILES]);
+    // Key-surge floors from the per-key figures, each flagging at most the budget's share of keys.
+    expect(c.items.map((x) => x.feature.rule)).toEqual([
+      'product-view-surge',
+      'product-cart-surge',
+      'brand-view-surge',
+      'category-view-surge',
     ]);
+    for (const x of c.items) {
+      expect(x.keys).toBeGreaterThan(0);
+      expect(x.after.keys_flagged).toBeLessThanOrEqual(Math.floor(0.001 * x.keys));
+    }
     // The file is a config storepulse accepts, with the calibrated thresholds in it.
     const text = readFileSync(out, 'utf8');
     expect(text).toMatch(/^# storepulse calibrate /);
@@ -71,6 +83,10 @@ describe('storepulse calibrate', () => {
       expect(
         rule.type === 'regular-timing' ? rule.maxVariation : (rule as { threshold: number }).threshold,
       ).toBe(x.after.threshold);
+    }
+    for (const x of c.items) {
+      const rule = rules.find((y) => y.name === x.feature.rule)!;
+      expect((rule as { minEvents: number }).minEvents).toBe(x.after.minEvents);
     }
     // And the rules command reads it.
     const shown = storepulse(['--config', out, 'rules']);
@@ -89,6 +105,8 @@ describe('storepulse calibrate', () => {
     expect(r.stdout).toMatch(/humans p99\s+p99.9\s+most/);
     expect(r.stdout).toMatch(/user-rate\s+events in 10 s/);
     expect(r.stdout).toMatch(/humans flagged by any of these rules/);
+    expect(r.stdout).toMatch(/key-surge floors[^\n]*\n[^\n]*keys with human traffic/);
+    expect(r.stdout).toMatch(/product-view-surge\s+\d+/);
     expect(storepulse(['calibrate', data, '--budget', '2', '--out', path.join(dir, 'x.yaml')]).code).toBe(2);
     const missing = storepulse(['calibrate', path.join(dir, 'nope.csv'), '--out', path.join(dir, 'y.yaml')]);
     expect(missing.code).not.toBe(0);

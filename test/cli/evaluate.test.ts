@@ -67,7 +67,8 @@ beforeAll(() => {
     '--seed',
     '3',
     '--attacks',
-    'all',
+    // The per-user profiles: how item alerts are credited is test/core/evaluate.test.ts's.
+    'ddos-burst,scraper,cart-bot,low-and-slow',
     '--attack-intensity',
     '1',
     '--out',

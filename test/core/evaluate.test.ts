@@ -161,6 +161,81 @@ describe('evaluate: scoring alerts against labels', () => {
     expect(s.rules[0]).toMatchObject({ rule: 'g', alerts: 3, users_flagged: 0 });
   });
 
+  it('item alerts: a hit for the instance whose target they name while it runs, collateral, or false', () => {
+    const items: EvaluationLabels = {
+      human_users: 1000,
+      attacks: [
+        ...[0.1, 0.3, 0.6, 0.9].map((intensity, i) => ({
+          profile: 'skewing',
+          instance: i + 1,
+          user_ids: [100 + i],
+          sessions: [`k${i}`],
+          start: T(i * 1000),
+          end: T(i * 1000 + 600),
+          intensity,
+          targets: [{ key_type: i === 3 ? 'brand' : 'product', key: i === 3 ? 'acme' : `${500 + i}` }],
+          touched: { product: [`${500 + i}`, '999'], category: ['c1'], brand: ['acme'] },
+        })),
+      ],
+    };
+    const alerts = [
+      // Instance 2 (0.3): its product, during it; detected 120 s in.
+      alert({
+        rule: 'p',
+        key_type: 'product',
+        key: '501',
+        window_start: T(1060),
+        window_end: T(1120),
+        detected_event_time: T(1120),
+      }),
+      // Instance 4 (0.9): its brand.
+      alert({
+        rule: 'b',
+        key_type: 'brand',
+        key: 'acme',
+        window_start: T(3000),
+        window_end: T(3060),
+        detected_event_time: T(3060),
+      }),
+      // Instance 1's product, but long after it ended: not a hit, and nothing touched it then.
+      alert({ rule: 'p', key_type: 'product', key: '500', window_start: T(5000), window_end: T(5060) }),
+      // Another product its events reached while it ran: collateral.
+      alert({ rule: 'p', key_type: 'product', key: '999', window_start: T(2100), window_end: T(2160) }),
+      // The right key, the wrong key type: a category named 501 is not product 501.
+      alert({ rule: 'c', key_type: 'category', key: '501', window_start: T(1060), window_end: T(1120) }),
+    ];
+    const s = scoreSystem('x', items, alerts);
+    expect(s.items).toEqual({ alerts: 5, true: 2, collateral: 1, false: 2 });
+    expect(s.overall.users_flagged).toBe(0);
+    const p = s.profiles[0]!;
+    expect(p).toMatchObject({ instances: 4, instances_caught: 2, instances_by_item: 2, detected: 0 });
+    expect(p.instance_ttd_s).toEqual([null, 120, null, 60]);
+    expect(p.bands).toEqual([
+      { band: '0-0.25', instances: 1, caught: 0, recall: 0 },
+      { band: '0.25-0.5', instances: 1, caught: 1, recall: 1 },
+      { band: '0.5-0.75', instances: 1, caught: 0, recall: 0 },
+      { band: '0.75-1', instances: 1, caught: 1, recall: 1 },
+    ]);
+    // A user flag catches an instance too, at its time.
+    const withUser = scoreSystem('x', items, [
+      alert({ rule: 'u', user_id: 100, detected_event_time: T(30) }),
+    ]);
+    expect(withUser.profiles[0]!.instance_ttd_s[0]).toBe(30);
+    // Item alert precision is a target of its own.
+    const check = checkTargets(s).find((c) => c.target === 'precision of item alerts')!;
+    expect(check).toMatchObject({ value: 0.5, pass: false });
+    expect(
+      parseAlertRecord({
+        id: 'x',
+        rule: 'p',
+        key_type: 'brand',
+        key: 'acme',
+        window_start: T(0),
+        window_end: T(1),
+      }),
+    ).toMatchObject({ key_type: 'brand', user_id: null });
+  });
+
   it('dedupes by alert id, and splits storepulse from the reference rule', () => {
     const a = alert({ id: 'same', rule: 'rate', user_id: 900 });
     const alerts = [a, { ...a }, alert({ id: 'same', rule: 'rate', user_id: 901 })];

@@ -316,6 +316,33 @@ describe.each([sqliteBackend(), dynamoBackend()])('AlertStore conformance: $name
     expect(await store.list({ keyType: 'user', key: 'sess-b' })).toEqual([]);
   });
 
+  it('stores product, category and brand alerts (no user) and filters them by key type and key', async () => {
+    const product = alert({ keyType: 'product', key: '1004856', user: null, rule: 'product-view-surge' });
+    const category = alert({
+      keyType: 'category',
+      key: '2053013555631882655',
+      user: null,
+      rule: 'category-view-surge',
+    });
+    const brand = alert({ keyType: 'brand', key: 'samsung', user: null, rule: 'brand-view-surge' });
+    // A user whose id reads like the product id: the key type keeps them apart.
+    const user = alert({ user: 1004856 });
+    expect(await store.put([product, category, brand, user])).toHaveLength(4);
+    expect(await store.put([product])).toEqual([]);
+    expect(await store.list({ keyType: 'product', key: '1004856' })).toEqual([stored(product)]);
+    expect(await store.list({ keyType: 'category' })).toEqual([stored(category)]);
+    expect(await store.list({ keyType: 'brand', key: 'samsung' })).toEqual([stored(brand)]);
+    expect(new Set((await store.list({ key: '1004856' })).map((x) => x.id))).toEqual(
+      new Set([product.id, user.id]),
+    );
+    // Item alerts flag no user.
+    expect(await store.alertedUsers()).toEqual([1004856]);
+    await store.mute({ keyType: 'brand', key: 'samsung', until: noonPlus(10), at: noonPlus(0) });
+    expect(await store.mutes(noonPlus(1))).toEqual([
+      { keyType: 'brand', key: 'samsung', until: noonPlus(10), at: noonPlus(0) },
+    ]);
+  });
+
   it('acknowledges: counts what it found, ignores unknown ids, keeps the first time, survives a replay', async () => {
     const [a, b, c] = [1, 2, 3].map((user) => alert({ user }));
     await store.put([a!, b!, c!]);
@@ -470,6 +497,24 @@ describe('DynamoAlertStore specifics', () => {
     expect(byId.get(s.id)!.ddb_partition_key).toEqual({ S: 'session#sess-1#appserver#web-1' });
     expect(byId.get(s.id)!.user_id).toBeUndefined();
     expect(byId.get(g.id)!.ddb_partition_key).toEqual({ S: 'global#all#appserver#web-1' });
+  });
+
+  it('keys item alerts by type: product#<id>#appserver#<name>, category#…, brand#…', async () => {
+    const name = table();
+    const store = new DynamoAlertStore(options({ table: name, createTable: true }));
+    const p = alert({ keyType: 'product', key: '1004856', user: null, rule: 'product-view-surge' });
+    const c = alert({ keyType: 'category', key: '2053013555631882655', user: null, rule: 'c' });
+    const b = alert({ keyType: 'brand', key: 'samsung', user: null, rule: 'b' });
+    await store.put([p, c, b]);
+    await store.close();
+    const { Items = [] } = await client.send(new ScanCommand({ TableName: name }));
+    const byId = new Map(Items.map((i) => [i.id!.S!, i]));
+    expect(byId.get(p.id)!.ddb_partition_key).toEqual({ S: 'product#1004856#appserver#web-1' });
+    expect(byId.get(p.id)!.user_id).toBeUndefined();
+    expect(byId.get(c.id)!.ddb_partition_key).toEqual({
+      S: 'category#2053013555631882655#appserver#web-1',
+    });
+    expect(byId.get(b.id)!.ddb_partition_key).toEqual({ S: 'brand#samsung#appserver#web-1' });
   });
 
   it('derives the sort key from the window second and the id: stable, distinct, 38 digits', () => {

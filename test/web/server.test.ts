@@ -150,6 +150,15 @@ describe('dashboard server', () => {
     const high = (await (await fetch(url('/api/alerts?severity=high'))).json()) as { alerts: unknown[] };
     expect(high.alerts).toHaveLength(1);
     expect((await fetch(url('/api/alerts?severity=urgent'))).status).toBe(400);
+    // Key types: the users' alerts, none on products; an unknown key type is refused.
+    const byKey = async (k: string) =>
+      ((await (await fetch(url(`/api/alerts?keyType=${k}`))).json()) as { alerts: unknown[] }).alerts;
+    expect(await byKey('user')).toHaveLength(2);
+    expect(await byKey('product')).toHaveLength(0);
+    expect((await fetch(url('/api/alerts?keyType=shop'))).status).toBe(400);
+    // A product can be muted like a user.
+    expect((await post('/api/mutes', { keyType: 'product', key: '1004856', minutes: 1 })).status).toBe(200);
+    await post('/api/mutes', { keyType: 'product', key: '1004856', minutes: 0 });
     const muted = await post('/api/mutes', { keyType: 'user', key: '541312141', minutes: 60 });
     expect(muted.status).toBe(200);
     expect(((await muted.json()) as { mutes: { key: string }[] }).mutes.map((m) => m.key)).toEqual([

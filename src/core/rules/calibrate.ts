@@ -10,6 +10,7 @@
  * smaller than the sum and each rule gets more than an equal split. Pure.
  */
 import { beyond, distributionsOver, type Feature } from './features.js';
+import { type ItemFeature, type ItemFigures, itemQuantile } from './item-features.js';
 import type { RuleSpec } from './spec.js';
 
 export const DEFAULT_FP_BUDGET = 0.001;
@@ -80,7 +81,7 @@ export function calibrate(
     if (k < 0) return r;
     const t = after[k]!;
     if (r.type === 'regular-timing') return { ...r, maxVariation: t };
-    if (r.type === 'traffic-spike' || r.type === 'spike-participant') return r;
+    if (r.type === 'traffic-spike' || r.type === 'spike-participant' || r.type === 'key-surge') return r;
     // A high-severity step keeps its distance from the threshold, as a ratio.
     const high =
       r.highThreshold === undefined
@@ -109,4 +110,55 @@ export function calibrate(
     union: { before: union(before), after: union(after) },
     calibrated,
   };
+}
+
+/** A key-surge rule's floor from the humans' per-key figures. */
+export interface ItemCalibration {
+  feature: ItemFeature;
+  /** Keys with human traffic of the rule's events. */
+  keys: number;
+  p99: number | null;
+  p999: number | null;
+  most: number | null;
+  before: { minEvents: number; keys_flagged: number };
+  after: { minEvents: number; keys_flagged: number };
+}
+
+/**
+ * Key-surge floors (`minEvents`): each as low as the budget allows, as a share of the keys with human
+ * traffic (a rule with floor m flags exactly the keys whose figure is above m: item-features.ts). The
+ * budget is the users' share applied to keys: with a few hundred brands or categories that is none,
+ * so the floor sits at the most any human key reached. Returns the rules with the new floors.
+ */
+export function calibrateItems(
+  rules: readonly RuleSpec[],
+  items: ItemFigures,
+  budget = DEFAULT_FP_BUDGET,
+): { items: ItemCalibration[]; calibrated: RuleSpec[] } {
+  const flagged = (sorted: Float64Array, m: number) => {
+    let n = 0;
+    for (let i = sorted.length - 1; i >= 0 && sorted[i]! > m; i--) n++;
+    return n;
+  };
+  const out = items.features.map((feature, k): ItemCalibration => {
+    const sorted = items.humans[k]!;
+    const allowed = Math.floor(budget * sorted.length);
+    const keep = sorted.length - 1 - allowed;
+    // Figures are decayed counts: the floor is rounded up to a hundredth, never below one event.
+    const after = Math.max(1, keep < 0 ? 1 : Math.ceil(sorted[keep]! * 100) / 100);
+    return {
+      feature,
+      keys: sorted.length,
+      p99: itemQuantile(sorted, 0.99),
+      p999: itemQuantile(sorted, 0.999),
+      most: itemQuantile(sorted, 1),
+      before: { minEvents: feature.threshold, keys_flagged: flagged(sorted, feature.threshold) },
+      after: { minEvents: after, keys_flagged: flagged(sorted, after) },
+    };
+  });
+  const calibrated = rules.map((r): RuleSpec => {
+    const c = out.find((x) => x.feature.rule === r.name);
+    return c && r.type === 'key-surge' ? { ...r, minEvents: c.after.minEvents } : r;
+  });
+  return { items: out, calibrated };
 }

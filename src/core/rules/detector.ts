@@ -9,7 +9,10 @@
  *   cooldown per rule, and one escalation to high severity when a rule's `highThreshold` is reached.
  * - The reference rule (tumbling, fires at window close) runs beside them when `reference` is on.
  *
- * Pure: no I/O; state is bounded by the keys active within the longest rule horizon.
+ * - Key surges (surge.ts) count per product, category or brand, where many users' traffic meets.
+ *
+ * Pure: no I/O; state is bounded by the keys active within the longest rule horizon (item keys:
+ * within 1.25 × their baseline).
  */
 import { type Alert, alertId, type KeyType, type Severity } from '../alert.js';
 import type { DetectConfig } from '../config.js';
@@ -19,6 +22,7 @@ import { FloatReader, Floats, History, TYPE_NAMES } from './history.js';
 import { REFERENCE_RULE, ReferenceRule } from './reference.js';
 import { type Hit, type KeyedSignal, keyedSignal, type KeyedSpec } from './signals.js';
 import { TrafficSpike } from './spike.js';
+import { KeySurge, type SurgeHit, type SurgeSpec } from './surge.js';
 import type { RuleSpec } from './spec.js';
 
 type ParticipantSpec = Extract<RuleSpec, { type: 'spike-participant' }>;
@@ -47,7 +51,10 @@ export interface DetectorStats {
   late: number;
   missingTime: number;
   alerts: number;
+  /** Keys held: users, sessions and the key-surge rules' products, categories and brands. */
   openKeys: number;
+  /** Of them, the key-surge rules' keys. */
+  itemKeys: number;
   watermark: string | null;
   rules: Record<string, RuleCounters>;
 }
@@ -61,6 +68,9 @@ export class Detector {
   private readonly sessions: KeyedRule[] = [];
   private readonly participants: ParticipantRule[] = [];
   private readonly spikes: { spec: SpikeSpec; spike: TrafficSpike; lastAt: number }[] = [];
+  private readonly surges: KeySurge[] = [];
+  private surgeEvictedAt = -Infinity;
+  private surgeSweepMs = Infinity;
   private readonly reference: ReferenceRule | undefined;
   private readonly userKeys = new Map<number, History>();
   private readonly sessionKeys = new Map<string, History>();
@@ -94,6 +104,12 @@ export class Detector {
       if (!spec.enabled) continue;
       this.perRule[spec.name] = { alerts: 0, suppressed: 0 };
       if (spec.type === 'traffic-spike') continue;
+      if (spec.type === 'key-surge') {
+        const surge = new KeySurge(spec);
+        this.surges.push(surge);
+        this.surgeSweepMs = Math.min(this.surgeSweepMs, surge.horizonMs / 4);
+        continue;
+      }
       if (spec.type === 'spike-participant') {
         this.participants.push({ spec, spike: spikeByName.get(spec.spikeRule)!, slot: userSlot++ });
         horizon = Math.max(horizon, spec.windowSeconds * 1000, spec.newForSeconds * 1000);
@@ -142,6 +158,7 @@ export class Detector {
           alerts.push(this.spikeAlert(s.spec, hit, t, detectedAt));
         } else if (hit) this.perRule[s.spec.name]!.suppressed++;
       }
+      if (this.surges.length > 0) this.addToItems(e, t, detectedAt, alerts);
       if (trackUsers) {
         let h = this.userKeys.get(e.user_id);
         if (!h) {
@@ -294,6 +311,64 @@ export class Detector {
     };
   }
 
+  /** The key-surge rules (kept out of add() so that its hot loop stays small). */
+  private addToItems(e: ClickEvent, t: number, detectedAt: string, alerts: Alert[]): void {
+    const surges = this.surges;
+    for (let i = 0; i < surges.length; i++) {
+      const s = surges[i]!;
+      const hit = s.add(e, t);
+      if (hit === null) continue;
+      if (hit.cooling) this.perRule[s.spec.name]!.suppressed++;
+      else alerts.push(this.surgeAlert(s, e, hit, t, detectedAt));
+    }
+  }
+
+  private surgeAlert(s: KeySurge, e: ClickEvent, hit: SurgeHit, t: number, detectedAt: string): Alert {
+    const spec: SurgeSpec = s.spec;
+    this.perRule[spec.name]!.alerts++;
+    const windowMs = spec.windowSeconds * 1000;
+    const key = String(hit.key);
+    const round = (x: number) => Math.round(x * 100) / 100;
+    // What the key is, for a person reading the alert: a product's category and brand, a category's code.
+    const item =
+      s.keyType === 'product'
+        ? { category_id: e.category_id, category_code: e.category_code, brand: e.brand }
+        : s.keyType === 'category'
+          ? { category_code: e.category_code }
+          : {};
+    return {
+      id: alertId(spec.name, s.keyType, key, Math.floor(t / windowMs) * windowMs),
+      rule: spec.name,
+      severity: spec.severity,
+      key_type: s.keyType,
+      key,
+      user_id: null,
+      // The recent count weighs events by exp(-age / window): 95 % of its weight is in the last 3 windows.
+      window_start: isoUtc(t - 3 * windowMs),
+      window_end: isoUtc(t),
+      count: Math.round(hit.count),
+      score: round(hit.count / Math.max(1, hit.limit)),
+      first_seen: isoUtc(hit.first),
+      last_seen: isoUtc(t),
+      detected_event_time: isoUtc(t),
+      detected_at: detectedAt,
+      evidence: {
+        recent_events: round(hit.count),
+        baseline_per_window: round(hit.baseline),
+        limit: round(hit.limit),
+        window_seconds: spec.windowSeconds,
+        events: spec.events,
+        ...item,
+        trigger: {
+          event_time: isoUtc(t),
+          user_id: e.user_id,
+          ...(e.txn_timestamp !== undefined ? { txn_timestamp: isoUtc(e.txn_timestamp) } : {}),
+        },
+        time_field: this.timeField,
+      },
+    };
+  }
+
   /**
    * Moves the watermark (the minimum newest time over the inputs; never back). Returns the reference
    * rule's alerts for windows that closed; completes spike buckets and forgets quiet keys.
@@ -308,6 +383,14 @@ export class Detector {
       const before = closing - this.horizonMs;
       for (const [k, h] of this.userKeys) if (h.newest < before) this.userKeys.delete(k);
       for (const [k, h] of this.sessionKeys) if (h.newest < before) this.sessionKeys.delete(k);
+    }
+    // Item keys are many and quiet: swept every quarter of their horizon, so each lives ≤ 1.25 × it.
+    if (
+      this.surges.length > 0 &&
+      (closing - this.surgeEvictedAt >= this.surgeSweepMs || !Number.isFinite(closing))
+    ) {
+      this.surgeEvictedAt = closing;
+      for (const x of this.surges) x.evict(closing - x.horizonMs);
     }
     const alerts = this.reference?.advance(closing) ?? [];
     this.counters.alerts += alerts.length;
@@ -341,6 +424,8 @@ export class Detector {
         s.spike.toJSON(),
         Number.isFinite(s.lastAt) ? s.lastAt : null,
       ]),
+      surges: this.surges.map((s) => [s.spec.name, s.toJSON()]),
+      surgeEvictedAt: Number.isFinite(this.surgeEvictedAt) ? this.surgeEvictedAt : null,
       reference: this.reference?.snapshot() ?? null,
     });
   }
@@ -358,6 +443,9 @@ export class Detector {
       sessions: string[];
       histories: string;
       spikes: [string, unknown, number | null][];
+      /** Absent in snapshots taken before key-surge rules existed. */
+      surges?: [string, unknown][];
+      surgeEvictedAt?: number | null;
       reference: string | null;
     };
     if (s.v !== 3) throw new Error(`unknown detector snapshot version ${String(s.v)}`);
@@ -375,13 +463,22 @@ export class Detector {
       x.spike.restore(state);
       x.lastAt = lastAt ?? -Infinity;
     }
+    for (const [name, state] of s.surges ?? []) this.surges.find((x) => x.spec.name === name)?.restore(state);
+    this.surgeEvictedAt = s.surgeEvictedAt ?? -Infinity;
     if (this.reference && s.reference) this.reference.restore(s.reference);
+  }
+
+  private itemKeys(): number {
+    let n = 0;
+    for (const s of this.surges) n += s.size;
+    return n;
   }
 
   getStats(): DetectorStats {
     return {
       ...this.counters,
-      openKeys: this.userKeys.size + this.sessionKeys.size,
+      openKeys: this.userKeys.size + this.sessionKeys.size + this.itemKeys(),
+      itemKeys: this.itemKeys(),
       watermark: Number.isFinite(this.watermark) ? isoUtc(this.watermark) : null,
       rules: this.perRule,
     };

@@ -37,7 +37,8 @@ export interface Feature {
 function featuresOf(rules: readonly RuleSpec[]): Feature[] {
   const out: Feature[] = [];
   for (const r of rules) {
-    if (!r.enabled || r.type === 'traffic-spike' || r.type === 'spike-participant') continue;
+    if (!r.enabled || r.type === 'traffic-spike' || r.type === 'spike-participant' || r.type === 'key-surge')
+      continue;
     const base = { rule: r.name, type: r.type, key: r.key };
     if (r.type === 'regular-timing') {
       out.push({

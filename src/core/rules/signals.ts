@@ -15,7 +15,10 @@ export interface Hit {
   evidence: Record<string, unknown>;
 }
 
-export type KeyedSpec = Exclude<RuleSpec, { type: 'traffic-spike' } | { type: 'spike-participant' }>;
+export type KeyedSpec = Exclude<
+  RuleSpec,
+  { type: 'traffic-spike' } | { type: 'spike-participant' } | { type: 'key-surge' }
+>;
 
 export interface KeyedSignal {
   /** Longest event-time span the signal looks back over (ms): histories older than this may go. */

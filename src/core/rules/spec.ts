@@ -3,6 +3,7 @@
  * Every rule names its key, window, threshold and severity; the `type` says which signal it counts.
  */
 import { z } from 'zod';
+import { ITEM_KEY_TYPES } from '../alert.js';
 
 const severity = z.enum(['low', 'medium', 'high']);
 const name = z
@@ -131,7 +132,37 @@ const cartStuffing = z
   })
   .strict();
 
+const keySurge = z
+  .object({
+    ...common,
+    type: z.literal('key-surge'),
+    /** Where many users' traffic meets: a product, a category (its category_id) or a brand. */
+    key: z.enum(ITEM_KEY_TYPES),
+    /** Which event types count. */
+    events: z
+      .array(z.enum(['view', 'cart', 'remove_from_cart', 'purchase']))
+      .min(1)
+      .default(['view']),
+    /** The recent count: events of the key weighted by exp(-age / windowSeconds). */
+    windowSeconds: z.number().int().min(5).max(3600).default(60),
+    /** The key's own baseline: the same, per windowSeconds, over about this long (event time). */
+    baselineSeconds: z.number().int().min(60).max(86_400).default(3600),
+    /** Fires when the recent count exceeds factor × the key's baseline (and the two floors below). */
+    threshold: z.number().positive().default(4),
+    /** …and baseline + zScore × sqrt(baseline), so a busy key's noise does not fire. */
+    zScore: z.number().nonnegative().default(6),
+    /**
+     * …and this many events: the floor every key must pass, set from the store's distribution of
+     * per-key figures (storepulse calibrate), since most keys have next to no baseline.
+     */
+    minEvents: z.number().positive(),
+    /** Event time after the rule's first event before it fires, so baselines exist. */
+    warmupSeconds: z.number().int().nonnegative().default(900),
+  })
+  .strict();
+
 export const ruleSpecSchema = z.discriminatedUnion('type', [
+  keySurge,
   rate,
   trafficSpike,
   spikeParticipant,
@@ -242,6 +273,46 @@ export const DEFAULT_RULES: RuleSpecInput[] = [
     windowSeconds: 300,
     threshold: 73,
     description: 'volume over minutes that no single burst shows',
+  },
+  // Item keys: the floors (minEvents) are the most any key reached in the same 2M events of humans
+  // (storepulse calibrate at a budget under one key: ~7,900 products, ~580 brands, ~590 categories), so
+  // the humans there flag none; a store's own month is the better source.
+  {
+    name: 'product-view-surge',
+    type: 'key-surge',
+    key: 'product',
+    events: ['view'],
+    windowSeconds: 60,
+    minEvents: 24,
+    description: 'views of one product far above its own level (skewing, a flood aimed at one product)',
+  },
+  {
+    name: 'product-cart-surge',
+    type: 'key-surge',
+    key: 'product',
+    events: ['cart'],
+    windowSeconds: 300,
+    minEvents: 6,
+    severity: 'high',
+    description: 'cart adds on one product far above its own level (denial of inventory, many users or one)',
+  },
+  {
+    name: 'brand-view-surge',
+    type: 'key-surge',
+    key: 'brand',
+    events: ['view'],
+    windowSeconds: 60,
+    minEvents: 26,
+    description: "views of one brand's products far above its own level (skewing a brand)",
+  },
+  {
+    name: 'category-view-surge',
+    type: 'key-surge',
+    key: 'category',
+    events: ['view'],
+    windowSeconds: 60,
+    minEvents: 29,
+    description: 'views in one category far above its own level (a category flooded or swept by many users)',
   },
 ];
 

@@ -6,15 +6,16 @@
 import { StorepulseError } from '../../core/errors.js';
 import { isoUtc } from '../../core/time.js';
 import type { Catalog } from './catalog.js';
+import type { ItemTarget } from './attack-kit.js';
 import { eventRate } from './clock.js';
 import { USER_ID_BASE, USER_ID_STRIDE } from './humans.js';
 import { type PlacementItem, placeInstances } from './placement.js';
 import { Rng } from './rng.js';
+import { type AttackParams, type Built, type PlanContext, round2, session, towards } from './attack-kit.js';
+import { CONVERGING_BUILDERS, CONVERGING_SPAN, type ConvergingProfile } from './converging.js';
 import {
-  assignSessionId,
   CART,
   MINUTE,
-  newSession,
   PURCHASE,
   REMOVE,
   SECOND,
@@ -24,13 +25,18 @@ import {
   wholeSecond,
 } from './session.js';
 
-export type AttackProfile = 'ddos-burst' | 'scraper' | 'cart-bot' | 'low-and-slow';
+export type AttackProfile = 'ddos-burst' | 'scraper' | 'cart-bot' | 'low-and-slow' | ConvergingProfile;
 export const ATTACK_PROFILES: readonly AttackProfile[] = [
   'ddos-burst',
   'scraper',
   'cart-bot',
   'low-and-slow',
+  'skewing',
+  'item-flood',
+  'distributed-hoard',
+  'distributed-sweep',
 ];
+export type { ItemTarget } from './attack-kit.js';
 
 export interface AttackLabel {
   profile: AttackProfile;
@@ -50,10 +56,17 @@ export interface AttackLabel {
    */
   intensity: number;
   params: AttackParams;
+  /**
+   * The products, categories or brands the attack converges on (profiles aimed at an item, and the
+   * cart bots' hoarded products): a key-surge alert naming one of them while the attack runs is a hit.
+   */
+  targets?: ItemTarget[];
+  /**
+   * Every product, category and brand the instance's events reached: an item alert naming one of
+   * them while the instance ran is collateral (attack traffic did reach it), not a false alarm.
+   */
+  touched: { product: string[]; category: string[]; brand: string[] };
 }
-
-/** The parameters an attack instance was drawn to (rates, periods, counts, choices), for its label. */
-type AttackParams = Record<string, number | string | boolean>;
 
 export interface AttackPlan {
   labels: AttackLabel[];
@@ -103,43 +116,6 @@ export function parseAttackList(text: string): AttackProfile[] {
     if (!out.includes(n as AttackProfile)) out.push(n as AttackProfile);
   }
   return out;
-}
-
-interface PlanContext {
-  rng: Rng;
-  catalog: Catalog;
-  perDay: number;
-  events: number;
-  /** The rows the DDoS burst being built may use (its part of the cap). */
-  ddosCap: number;
-  newUser(): number;
-  sessions: SimSession[];
-}
-
-interface Built {
-  users: number[];
-  sessions: SimSession[];
-  params: AttackParams;
-}
-
-/** From `gentle` (intensity 0) to `strong` (intensity 1) on a log scale: rates and periods are ratios. */
-function towards(gentle: number, strong: number, intensity: number): number {
-  return gentle * Math.pow(strong / gentle, intensity);
-}
-const round2 = (x: number) => Math.round(x * 100) / 100;
-
-function session(
-  ctx: PlanContext,
-  attack: number,
-  user: number,
-  times: number[],
-  types: number[],
-  products: number[],
-) {
-  const s = newSession(user, attack, times, types, products);
-  assignSessionId(s, ctx.rng);
-  ctx.sessions.push(s);
-  return s;
 }
 
 /**
@@ -237,6 +213,12 @@ function scraper(ctx: PlanContext, attack: number, at: number, slot: number, int
     }
     flush();
   }
+  // A walk in listing order pours views into each category it crosses: those are its targets.
+  if (ordered) {
+    const walked = new Set<number>();
+    for (const x of out.sessions) for (const p of x.products) walked.add(catalog.category[p]!);
+    out.targets = [...walked].map((c) => ({ key_type: 'category' as const, key: catalog.categories[c]!.id }));
+  }
   return out;
 }
 
@@ -259,6 +241,7 @@ function cartBot(ctx: PlanContext, attack: number, at: number, slot: number, int
     users: [],
     sessions: [],
     params: { per_s: round2(meanRate), products: hot.length, users },
+    targets: hot.map((p) => ({ key_type: 'product' as const, key: String(catalog.productId[p]) })),
   };
   for (let u = 0; u < users; u++) {
     const user = ctx.newUser();
@@ -322,6 +305,7 @@ const BUILDERS: Record<
   scraper,
   'cart-bot': cartBot,
   'low-and-slow': lowAndSlow,
+  ...CONVERGING_BUILDERS,
 };
 
 /** Typical length of each profile, to place it inside its slot. */
@@ -330,6 +314,7 @@ const TYPICAL_SPAN: Record<AttackProfile, number> = {
   scraper: 8 * MINUTE + 10 * SECOND,
   'cart-bot': 155 * SECOND,
   'low-and-slow': 20 * MINUTE + 5 * SECOND,
+  ...CONVERGING_SPAN,
 };
 
 /** Each instance is followed by at least this much time before the next one in its lane. */
@@ -468,6 +453,15 @@ export function planAttacks(
     events += count;
     const instance = (seen.get(x.profile) ?? 0) + 1;
     seen.set(x.profile, instance);
+    const touched = { product: new Set<string>(), category: new Set<string>(), brand: new Set<string>() };
+    for (const s of b.sessions) {
+      for (const p of s.products) {
+        touched.product.add(String(catalog.productId[p]));
+        touched.category.add(catalog.categories[catalog.category[p]!]!.id);
+        const brand = catalog.brand[p]!;
+        if (brand >= 0) touched.brand.add(catalog.brands[brand]!);
+      }
+    }
     labels.push({
       profile: profiles[x.profile]!,
       instance,
@@ -479,6 +473,8 @@ export function planAttacks(
       events: count,
       intensity: round2(x.intensity),
       params: b.params,
+      ...(b.targets ? { targets: b.targets } : {}),
+      touched: { product: [...touched.product], category: [...touched.category], brand: [...touched.brand] },
     });
   });
   const sessions = ctx.sessions.map((s, i) => ({ s, i }));

@@ -23,8 +23,9 @@ export type ItemKey = { [PARTITION_KEY]: { S: string }; [SORT_KEY]: { N: string 
 /**
  * `userid#<id>#appserver#<name>` for user alerts (the reference Lambda's key); alerts on other keys
  * get the same shape with their key type in front: `session#<id>#appserver#<name>`,
- * `global#<key>#appserver#<name>`. The prefixes never meet, so a session id can never land in a
- * user's partition.
+ * `global#<key>#appserver#<name>`, and for items `product#<product_id>#appserver#<name>`,
+ * `category#<category_id>#…`, `brand#<brand>#…`. The prefixes never meet, so a session id can never
+ * land in a user's partition, nor a product id in a user's.
  */
 function partitionKey(a: Alert, appServer: string): string {
   if (a.key_type === 'user') return referencePartitionKey(a.user_id ?? a.key, appServer);
@@ -154,7 +155,7 @@ export function fromItem(item: Item): StoredAlert {
 
 /**
  * Where mutes live: partition keys starting `mute#`, a prefix no alert partition key (`userid#`,
- * `session#`, `global#`) nor the reference Lambda's has, so a mute never lands on an alert's item, and
+ * `session#`, `global#`, `product#`, `category#`, `brand#`) nor the reference Lambda's has, so a mute never lands on an alert's item, and
  * alert scans skip mute items by this prefix (they lack `id` as well).
  */
 export const MUTE_PREFIX = 'mute#';

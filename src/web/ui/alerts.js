@@ -8,7 +8,9 @@ import { api, card, csvButton, el, fill, fmt, table } from './dom.js';
 const KEEP = 200;
 const byId = new Map();
 let mutes = [];
-const filters = { rule: '', severity: '', user: '', hideAck: false };
+const filters = { rule: '', severity: '', keyType: '', user: '', hideAck: false };
+// What an alert can be about: a user or session, all traffic, or a product, category or brand.
+const KEY_TYPES = ['user', 'session', 'global', 'product', 'category', 'brand'];
 let tableBox;
 let drill;
 let drillChart;
@@ -24,6 +26,7 @@ function matches(a) {
   return (
     (!filters.rule || a.rule === filters.rule) &&
     (!filters.severity || a.severity === filters.severity) &&
+    (!filters.keyType || a.key_type === filters.keyType) &&
     (!filters.user || String(a.user_id) === filters.user)
   );
 }
@@ -38,6 +41,11 @@ export function mount(root) {
     'select',
     { id: 'f-severity', onchange: (e) => ((filters.severity = e.target.value), load()) },
     ['', 'high', 'medium', 'low'].map((s) => el('option', { value: s, text: s || 'all severities' })),
+  );
+  const keyType = el(
+    'select',
+    { id: 'f-key-type', onchange: (e) => ((filters.keyType = e.target.value), load()) },
+    ['', ...KEY_TYPES].map((k) => el('option', { value: k, text: k || 'all keys' })),
   );
   const user = el('input', {
     id: 'f-user',
@@ -72,6 +80,7 @@ export function mount(root) {
       el('h1', { text: 'Alerts' }),
       el('label', {}, 'Rule ', rule),
       el('label', {}, 'Severity ', severity),
+      el('label', {}, 'Key ', keyType),
       el('label', {}, 'User ', user),
       el('label', {}, hideAck, ' hide acknowledged'),
       csvButton('alerts', () => ({
@@ -98,7 +107,7 @@ export function mount(root) {
 
 async function load(ruleSelect) {
   const q = new URLSearchParams({ limit: String(KEEP) });
-  for (const k of ['rule', 'severity', 'user']) if (filters[k]) q.set(k, filters[k]);
+  for (const k of ['rule', 'severity', 'keyType', 'user']) if (filters[k]) q.set(k, filters[k]);
   try {
     const data = await api(`/api/alerts?${q}`);
     if (ruleSelect) for (const r of data.rules) ruleSelect.append(el('option', { value: r, text: r }));

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ClickEvent } from '../../../src/core/event.js';
 import {
+  ATTACK_PROFILES,
   type AttackLabel,
   type AttackProfile,
   generateEvents,
@@ -49,7 +50,7 @@ function maxPerWindow(list: ClickEvent[]): number {
 
 describe('attack injection', () => {
   it('labels every profile with its users, sessions, bounds and exact event count', () => {
-    expect(labels.map((l) => l.profile)).toEqual(['ddos-burst', 'scraper', 'cart-bot', 'low-and-slow']);
+    expect(labels.map((l) => l.profile)).toEqual([...ATTACK_PROFILES]);
     for (const l of labels) {
       const list = byProfile.get(l.profile)!;
       expect(l.user_ids.length).toBeGreaterThan(0);
@@ -60,6 +61,12 @@ describe('attack injection', () => {
       // Every event of an attacker id lies within the labelled bounds, which are its first and last.
       expect(Math.min(...list.map((e) => e.event_time))).toBe(ms(l.start));
       expect(Math.max(...list.map((e) => e.event_time))).toBe(ms(l.end));
+      // Every item its events reached is listed as touched, and nothing else.
+      expect(new Set(l.touched.product)).toEqual(new Set(list.map((e) => String(e.product_id))));
+      expect(new Set(l.touched.category)).toEqual(new Set(list.map((e) => e.category_id)));
+      expect(new Set(l.touched.brand)).toEqual(
+        new Set(list.flatMap((e) => (e.brand === null ? [] : [e.brand]))),
+      );
     }
   });
 
@@ -70,7 +77,8 @@ describe('attack injection', () => {
     expect(spans.at(-1)![1]).toBeLessThan(events.at(-1)!.event_time);
     const attackRows = labels.reduce((a, l) => a + l.events, 0);
     expect(attackRows / events.length).toBeGreaterThan(0.005);
-    expect(attackRows / events.length).toBeLessThan(0.06);
+    // Eight profiles at their strongest, once each, in 100k rows.
+    expect(attackRows / events.length).toBeLessThan(0.1);
   });
 
   it('ddos-burst: many sources, each firing several requests a second, a visible spike in per-second totals', () => {
@@ -122,7 +130,9 @@ describe('attack injection', () => {
     const list = byProfile.get('cart-bot')!;
     expect(list.filter((e) => e.event_type === 'cart').length / list.length).toBeGreaterThan(0.75);
     expect(list.filter((e) => e.event_type === 'purchase').length).toBeLessThanOrEqual(2 * l.user_ids.length);
-    expect(new Set(list.map((e) => e.product_id)).size).toBeLessThanOrEqual(4);
+    expect(new Set(list.map((e) => e.product_id)).size).toBeLessThanOrEqual(5);
+    // Its hoarded products are its targets.
+    expect(new Set(l.targets!.map((x) => x.key))).toEqual(new Set(list.map((e) => String(e.product_id))));
     expect(list.every((e) => e.price > 0)).toBe(true);
     const seconds = (ms(l.end) - ms(l.start)) / 1000;
     expect(seconds).toBeGreaterThanOrEqual(55);
@@ -153,9 +163,9 @@ describe('attack injection', () => {
 
   it('parses attack lists and rejects unknown profiles, naming the known ones', () => {
     expect(parseAttackList('scraper, cart-bot,scraper')).toEqual(['scraper', 'cart-bot']);
-    expect(parseAttackList('all')).toHaveLength(4);
+    expect(parseAttackList('all')).toEqual([...ATTACK_PROFILES]);
     expect(() => parseAttackList('scraper,botnet')).toThrow(
-      /botnet.*ddos-burst, scraper, cart-bot, low-and-slow/,
+      /botnet.*ddos-burst, scraper, cart-bot, low-and-slow, skewing, item-flood, distributed-hoard, distributed-sweep/,
     );
   });
 });
