@@ -36,7 +36,7 @@ export interface AlertCounts {
 const MAX_WAITING = 10_000;
 
 /** A stream-2 record: the reference's `{user_id, num_actions_per_watermark}` plus the whole alert. */
-function alertRecord(a: Alert): PutEntry {
+export function alertRecord(a: Alert): PutEntry {
   return {
     partitionKey: a.key,
     data: JSON.stringify({ ...a, num_actions_per_watermark: a.count }),
