@@ -26,7 +26,7 @@ import { JourneyFeed, type JourneyTarget } from './journey-feed.js';
 import { type EventSink, LakeFeed, type StreamLakeRecord } from './lake-feed.js';
 import { restoreState, saveState } from './processor-state.js';
 import { CHECKPOINT_DEFAULTS } from './options.js';
-import { ShardClock } from './shard-clock.js';
+import { alignReader, caughtUpOf, ShardClock } from './shard-clock.js';
 
 export interface CheckpointOptions {
   to: Checkpointer;
@@ -52,7 +52,10 @@ export interface ProcessorOptions extends AlertTargets {
   lakeHas?: Readonly<Record<string, string>>;
   signal?: AbortSignal;
   now?: () => number;
-  /** A shard silent this long (wall ms) stops holding the watermark back (Flink's idleness). */
+  /**
+   * A shard silent this long (wall ms) stops holding the watermark back (Flink's idleness), once the
+   * reader says it has nothing left to read (shard-clock.ts).
+   */
   idleShardMs?: number;
 }
 
@@ -76,7 +79,8 @@ export interface ProcessorStats {
 export async function runProcessor(opts: ProcessorOptions): Promise<ProcessorStats> {
   const detector = new Detector(opts.detect, opts.now);
   const now = opts.now ?? Date.now;
-  const clock = new ShardClock(opts.idleShardMs ?? 2000, now());
+  const clock = new ShardClock(opts.idleShardMs ?? 2000, now(), caughtUpOf(opts.reader));
+  alignReader(opts.reader, clock);
   const order = new EventOrder((e) => detector.timeOf(e));
   const stats: ProcessorStats = {
     records: 0,

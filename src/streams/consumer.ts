@@ -8,6 +8,12 @@
  *   records of a partition key stay in order; new shards are found by listing the shards again.
  * - `commit(state)` saves the positions of every batch handed out so far, with the consumer's own
  *   state, in one atomic checkpoint. Call it only after those batches are processed.
+ * - Serves the shards fairly: of the shards with a batch ready, the one furthest behind in event
+ *   time when the caller ranks them (`rankShards`), else the one that has waited longest. (A race
+ *   over the reads in a fixed order gave a backlogged first shard every turn, and the other shards'
+ *   events came seconds of wall time later: late, behind the watermark.)
+ * - Tells whether a shard is caught up (`caughtUp`): the processor's watermark passes a silent shard
+ *   only when it has nothing to read, not when it is merely slow (pipeline/shard-clock.ts).
  */
 import {
   type DurableStream,
@@ -43,6 +49,9 @@ export class StreamConsumer implements StreamReader {
   /** Positions of everything handed out: shardId → last sequence number, or SHARD_END. */
   private readonly positions: Record<string, string>;
   private readonly reading = new Set<string>();
+  /** Shards whose last read found nothing new, reached the tip, or ended this run's reading. */
+  private readonly atTip = new Set<string>();
+  private rank: ((shardId: string) => number) | undefined;
   private lastShards: ShardInfo[] = [];
 
   private constructor(
@@ -71,6 +80,58 @@ export class StreamConsumer implements StreamReader {
   shardIds(): string[] {
     const open = this.lastShards.filter((s) => this.positions[s.shardId] !== SHARD_END).map((s) => s.shardId);
     return open.length > 0 ? open : [...this.reading];
+  }
+
+  /**
+   * Whether `shardId` had nothing more to read at its last read (an empty poll, a batch that reached
+   * the tip, or its reading ended). False for a shard not read yet or with records still behind.
+   */
+  caughtUp(shardId: string): boolean {
+    return this.atTip.has(shardId) || this.positions[shardId] === SHARD_END;
+  }
+
+  /**
+   * Of the shards with a batch ready, serve the one of lowest `rank` first (the processor ranks by
+   * the newest event time read from each, so the shard that holds its watermark back comes first:
+   * Flink's watermark alignment). Without it, or on a tie, the one that has waited longest.
+   */
+  rankShards(rank: (shardId: string) => number): void {
+    this.rank = rank;
+  }
+
+  /**
+   * With ranks: the shard whose read is still in flight, with records behind it, that ranks below
+   * every ready one (and every other such shard); undefined when a ready one may go first.
+   */
+  private behindInFlight(pending: Map<string, unknown>, ready: Map<string, Step>): string | undefined {
+    if (!this.rank) return undefined;
+    let low = Infinity;
+    for (const id of ready.keys()) low = Math.min(low, this.rank(id));
+    let behind: string | undefined;
+    for (const id of pending.keys()) {
+      if (ready.has(id) || this.atTip.has(id)) continue;
+      const r = this.rank(id);
+      if (r < low) {
+        low = r;
+        behind = id;
+      }
+    }
+    return behind;
+  }
+
+  /** Takes the ready read to hand out next (see rankShards). */
+  private next(ready: Map<string, Step>): Step {
+    let best: Step | undefined;
+    let bestRank = Infinity;
+    for (const step of ready.values()) {
+      const r = this.rank ? this.rank(step.shardId) : 0;
+      if (!best || r < bestRank) {
+        best = step;
+        bestRank = r;
+      }
+    }
+    ready.delete(best!.shardId);
+    return best!;
   }
 
   /** The positions of every batch handed out so far: what `commit` saves unless given others. */
@@ -120,11 +181,17 @@ export class StreamConsumer implements StreamReader {
     signal?.addEventListener('abort', onAbort, { once: true });
     const iterators = new Map<string, AsyncIterator<ShardRead>>();
     const pending = new Map<string, Promise<Step>>();
+    /** Reads that have come back and wait their turn, in the order they came. */
+    const ready = new Map<string, Step>();
     const pull = (shardId: string) => {
       const it = iterators.get(shardId)!;
       pending.set(
         shardId,
-        it.next().then((result) => ({ shardId, result })),
+        it.next().then((result) => {
+          const step = { shardId, result };
+          ready.set(shardId, step);
+          return step;
+        }),
       );
     };
     const startReadable = async () => {
@@ -157,8 +224,13 @@ export class StreamConsumer implements StreamReader {
         const tick = new Promise<null>((resolve) => {
           timer = setTimeout(() => resolve(null), Math.max(0, waitMs));
         });
-        const step = await Promise.race([...pending.values(), tick]);
+        // The shard furthest behind is waited for while it has records to read: served whatever is
+        // ready meanwhile, the others run ahead and their events wait in the caller's merge.
+        const behind = this.behindInFlight(pending, ready);
+        const waitOn = behind ? [pending.get(behind)!] : ready.size > 0 ? null : [...pending.values()];
+        const came = waitOn === null ? true : await Promise.race([...waitOn, tick]);
         clearTimeout(timer);
+        const step = came === null ? null : this.next(ready);
         if (step === null) {
           if (idleExitMs !== undefined && Date.now() - lastRecordAt >= idleExitMs) return;
           lastListAt = Date.now();
@@ -171,10 +243,13 @@ export class StreamConsumer implements StreamReader {
           pending.delete(shardId);
           iterators.delete(shardId);
           this.reading.delete(shardId);
+          this.atTip.add(shardId);
           continue;
         }
         const read = result.value;
         const records = read.records;
+        if (records.length === 0 || read.millisBehindLatest === 0) this.atTip.add(shardId);
+        else this.atTip.delete(shardId);
         if (records.length > 0) {
           this.positions[shardId] = records[records.length - 1]!.sequenceNumber;
           lastRecordAt = Date.now();

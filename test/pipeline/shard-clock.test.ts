@@ -79,3 +79,22 @@ describe('ShardClock', () => {
     expect(after.snapshot()).toEqual({ [A]: 4000 });
   });
 });
+
+describe('ShardClock with a reader that tells which shards are caught up', () => {
+  it('never passes over a shard with records still to read, however long it is silent', () => {
+    const behind = new Set([A]);
+    const clock = new ShardClock(IDLE, 0, (id) => !behind.has(id));
+    clock.heard(A, 1000, 0);
+    clock.heard(B, 8000, 0);
+    clock.heard(B, 9000, 10 * IDLE);
+    expect(clock.watermark([A, B], 10 * IDLE)).toBe(1000); // A slow, not idle
+    behind.delete(A); // its last read found nothing new
+    expect(clock.watermark([A, B], 10 * IDLE)).toBe(9000);
+  });
+
+  it('waits for a shard that never spoke while it has records to read', () => {
+    const clock = new ShardClock(IDLE, 0, (id) => id !== B);
+    clock.heard(A, 5000, 0);
+    expect(clock.watermark([A, B], 10 * IDLE)).toBeUndefined();
+  });
+});
