@@ -6,6 +6,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { register } from '../../src/cli/generate.js';
 import { StorepulseError } from '../../src/core/errors.js';
 import type { GenerateSummary, LabelsFile } from '../../src/sources/synthetic/generator.js';
+import { ATTACK_PROFILES } from '../../src/sources/synthetic/attacks.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'storepulse-cli-gen-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -43,12 +44,7 @@ describe('storepulse generate', () => {
     expect(text).toMatch(/ddos-burst: [\d,]+ events/);
     expect(text).toContain(`labels in ${out}.labels.json`);
     const labels = JSON.parse(readFileSync(`${out}.labels.json`, 'utf8')) as LabelsFile;
-    expect(labels.attacks.map((a) => a.profile)).toEqual([
-      'ddos-burst',
-      'scraper',
-      'cart-bot',
-      'low-and-slow',
-    ]);
+    expect(labels.attacks.map((a) => a.profile)).toEqual([...ATTACK_PROFILES]);
   });
 
   it('--json prints the summary object; --labels and --start are honoured', async () => {
@@ -144,7 +140,7 @@ describe('storepulse generate', () => {
     expect(err).toBeInstanceOf(StorepulseError);
     expect((err as StorepulseError).code).toBe('USAGE');
     expect((err as StorepulseError).exitCode).toBe(2);
-    expect((err as Error).message).toMatch(/botnet.*ddos-burst, scraper, cart-bot, low-and-slow/);
+    expect((err as Error).message).toContain(`"botnet"; known: ${ATTACK_PROFILES.join(', ')}`);
   });
 
   it('bad numbers and dates are usage errors; --out is required', async () => {
