@@ -17,7 +17,7 @@ import { deliveryId, type Notifier, notifies } from '../../notify/types.js';
 import type { AlertStore } from '../../stores/types.js';
 import { openRecords, type Position } from './records.js';
 import type { StateTable } from './state.js';
-import { type BatchResponse, type KinesisEvent, shardOfEvent } from './types.js';
+import { type BatchResponse, failFrom, type KinesisEvent, shardOfEvent } from './types.js';
 
 export interface ActionsContext {
   store: AlertStore;
@@ -86,7 +86,7 @@ export async function actBatch(ctx: ActionsContext, event: KinesisEvent): Promis
     result.fresh = fresh.length;
     if (fresh.length > 0) for (const m of ctx.metrics ?? []) m.recordAlerts(fresh);
   } catch (err) {
-    return failed(result, first.kinesis.sequenceNumber, err);
+    return failFrom(result, first.kinesis.sequenceNumber, 'actions', err);
   }
   const holder = randomUUID();
   for (const { alert, sequenceNumber } of alerts) {
@@ -95,7 +95,7 @@ export async function actBatch(ctx: ActionsContext, event: KinesisEvent): Promis
       result.notified += (await notifyOnce(ctx, alert, holder)) ? 1 : 0;
     } catch (err) {
       // Lambda delivers this record and the ones after it again; the ones before are done.
-      return failed(result, sequenceNumber, err);
+      return failFrom(result, sequenceNumber, 'actions', err);
     }
   }
   return result;
@@ -116,16 +116,4 @@ async function notifyOnce(ctx: ActionsContext, alert: Alert, holder: string): Pr
   }
   await ctx.state.markNotified(id, holder, ctx.now());
   return true;
-}
-
-function failed(result: ActionsResult, sequenceNumber: string, err: unknown): ActionsResult {
-  console.error(
-    JSON.stringify({
-      level: 'error',
-      msg: 'actions failed, to be delivered again',
-      error: errorMessage(err),
-    }),
-  );
-  result.batchItemFailures = [{ itemIdentifier: sequenceNumber }];
-  return result;
 }

@@ -8,14 +8,13 @@
  */
 import { decodeRecord } from '../../core/codec.js';
 import type { ClickEvent } from '../../core/event.js';
-import { errorMessage } from '../../core/errors.js';
 import { backoffMs } from '../../core/retry.js';
 import { isRejection } from '../../core/row.js';
 import { sleep } from '../../core/sleep.js';
 import { detectorStep, listedShards, type StepContext } from './detector-step.js';
 import { comparePosition, type Opened, openRecords, type Position, type UserRecord } from './records.js';
 import { gzipJson, type ShardProgress } from './state.js';
-import { type BatchResponse, type KinesisEvent, shardOfEvent } from './types.js';
+import { type BatchResponse, failFrom, type KinesisEvent, shardOfEvent } from './types.js';
 
 /** Gzip bytes a chunk may take (below DynamoDB's 400 KB item, with room for its other attributes). */
 const CHUNK_BYTES = 350_000;
@@ -54,7 +53,7 @@ export async function detectBatch(
     chunk = applied.chunk;
     hooks.afterAppend?.();
   } catch (err) {
-    return failed(result, first.kinesis.sequenceNumber, err);
+    return failFrom(result, first.kinesis.sequenceNumber, 'detect batch', err);
   }
   try {
     const listed = await listedShards(ctx, first.eventSourceARN, shardId);
@@ -75,20 +74,8 @@ export async function detectBatch(
     }
   } catch (err) {
     // The records are applied (their chunk is written): the retry skips them and only detects.
-    return failed(result, first.kinesis.sequenceNumber, err);
+    return failFrom(result, first.kinesis.sequenceNumber, 'detect batch', err);
   }
-  return result;
-}
-
-function failed(result: DetectResult, sequenceNumber: string, err: unknown): DetectResult {
-  console.error(
-    JSON.stringify({
-      level: 'error',
-      msg: 'detect batch failed, to be delivered again',
-      error: errorMessage(err),
-    }),
-  );
-  result.batchItemFailures = [{ itemIdentifier: sequenceNumber }];
   return result;
 }
 

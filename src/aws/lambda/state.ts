@@ -20,7 +20,6 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   type AttributeValue,
-  ConditionalCheckFailedException,
   DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
@@ -77,12 +76,6 @@ export interface Chunk {
   data: Buffer;
 }
 
-/** Whether a failure is DynamoDB refusing a condition (also inside a transaction). */
-function conditionFailed(err: unknown): boolean {
-  if (err instanceof ConditionalCheckFailedException) return true;
-  return awsErrorCode(err) === 'ConditionalCheckFailedException';
-}
-
 export function gzipJson(value: unknown): Buffer {
   return gzipSync(Buffer.from(JSON.stringify(value)), { level: 1 });
 }
@@ -112,7 +105,8 @@ export class StateTable {
       await this.call(op, fn);
       return true;
     } catch (err) {
-      if (conditionFailed(err) || conditionFailed((err as { cause?: unknown }).cause)) return false;
+      // awsErrorCode looks through storepulse's wrapping (awsCall) to the SDK's error.
+      if (awsErrorCode(err) === 'ConditionalCheckFailedException') return false;
       throw err;
     }
   }
