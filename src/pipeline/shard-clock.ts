@@ -12,6 +12,7 @@
  *
  * Pure: every wall time is passed in, so tests need no timers.
  */
+import type { StreamReader } from '../streams/types.js';
 interface Shard {
   /** Newest event time read from it (-Infinity until a timed event comes). */
   newest: number;
@@ -19,19 +20,9 @@ interface Shard {
   heardAt: number;
 }
 
-/**
- * What a reader may offer the clock (streams/consumer.ts does both): whether a shard has anything
- * left to read, and reading first the shard that holds the watermark back.
- */
-interface ClockAwareReader {
-  caughtUp(shardId: string): boolean;
-  rankShards(rank: (shardId: string) => number): void;
-}
-
 /** The reader's `caughtUp`, or, for a reader that cannot tell, every shard counts as caught up. */
-export function caughtUpOf(reader: object): (shardId: string) => boolean {
-  const r = reader as Partial<ClockAwareReader>;
-  return typeof r.caughtUp === 'function' ? (id) => r.caughtUp!(id) : () => true;
+export function caughtUpOf(reader: StreamReader): (shardId: string) => boolean {
+  return reader.caughtUp ? (id) => reader.caughtUp!(id) : () => true;
 }
 
 /**
@@ -40,9 +31,8 @@ export function caughtUpOf(reader: object): (shardId: string) => boolean {
  * one category fills runs hours of event time behind the others, and every event of theirs waits in
  * the shard merge meanwhile (a 2M-event backlog held 470k of them).
  */
-export function alignReader(reader: object, clock: ShardClock): void {
-  const r = reader as Partial<ClockAwareReader>;
-  if (typeof r.rankShards === 'function') r.rankShards((id) => clock.newestOf(id));
+export function alignReader(reader: StreamReader, clock: ShardClock): void {
+  reader.rankShards?.((id) => clock.newestOf(id));
 }
 
 export class ShardClock {

@@ -53,6 +53,14 @@ export interface StreamReader {
   shardIds(): string[];
   /** Batches from all shards as they arrive; ends when the writer closed and everything was read. */
   batches(signal?: AbortSignal): AsyncIterable<ShardBatch>;
+  /**
+   * Whether a shard had nothing more to read at its last read. Readers that can tell (the durable
+   * streams' consumer) say so, and the processor then passes a silent shard only when it is caught
+   * up, not merely slow (pipeline/shard-clock.ts); without it every silent shard counts as caught up.
+   */
+  caughtUp?(shardId: string): boolean;
+  /** Of the shards with a batch ready, serve the one of lowest rank first (watermark alignment). */
+  rankShards?(rank: (shardId: string) => number): void;
 }
 
 /** Shards of a stream storepulse creates unless told otherwise (config `simulate.shards`). */

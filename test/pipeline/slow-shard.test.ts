@@ -53,7 +53,7 @@ async function* chunks(events: ClickEvent[], size = 500): AsyncIterable<ClickEve
  * depends on the order reads come back, so only the fix is tested.)
  */
 function slowShard(inner: StreamConsumer, slow: string, clock: { t: number }) {
-  const reader: StreamReader & { caughtUp: (id: string) => boolean } = {
+  const reader: StreamReader = {
     name: inner.name,
     shardIds: () => inner.shardIds(),
     async *batches(signal?: AbortSignal): AsyncIterable<ShardBatch> {
